@@ -1,0 +1,55 @@
+#include <ostream>
+
+#include "apps/args.hpp"
+#include "apps/commands.hpp"
+#include "runtime/gguf.hpp"
+
+namespace radixrt::apps {
+namespace {
+
+constexpr const char* usage = R"(radixrt: a prefix-sharing LLM runtime for CPUs
+
+usage:
+  radixrt generate [--model FILE.gguf] (--prompt TEXT | --prompt-ids 1,2,3)
+                   [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]
+                   [--min-p P] [--repetition-penalty R] [--seed S] [--threads N]
+                   [--ignore-eos] [--print-ids]
+  radixrt model synth --out FILE.gguf [--preset tiny|small|110m] [--dim N]
+                   [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--vocab N]
+                   [--context N] [--type f32|f16|bf16|q8_0] [--seed S]
+                   [--vocab-from VOCAB.gguf]
+  radixrt model info FILE.gguf
+
+Without --model, generate uses the built-in synthetic model.
+)";
+
+} // namespace
+
+int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
+    if (argv.size() < 2 || argv[1] == "--help" || argv[1] == "-h" || argv[1] == "help") {
+        (argv.size() < 2 ? err : out) << usage;
+        return argv.size() < 2 ? 2 : 0;
+    }
+    const std::string cmd = argv[1];
+    std::vector<std::string> rest(argv.begin() + 2, argv.end());
+    try {
+        if (cmd == "generate") {
+            return run_generate(std::move(rest), out, err);
+        }
+        if (cmd == "model") {
+            return run_model(std::move(rest), out, err);
+        }
+        throw usage_error("unknown command '" + cmd + "'");
+    } catch (const usage_error& e) {
+        err << "radixrt: " << e.what() << "\n\n" << usage;
+        return 2;
+    } catch (const runtime::gguf_error& e) {
+        err << "radixrt: " << e.what() << "\n";
+        return 1;
+    } catch (const std::exception& e) {
+        err << "radixrt: " << e.what() << "\n";
+        return 1;
+    }
+}
+
+} // namespace radixrt::apps

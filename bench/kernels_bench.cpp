@@ -1,0 +1,117 @@
+// Kernel throughput as a fraction of this machine's limits, measured in the
+// same run: decode GEMV against DRAM read bandwidth, prefill GEMM against FMA
+// peak. Run: build/bench/kernels_bench (add --benchmark_filter=... to pick).
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "bench/machine_limits.hpp"
+#include "kernels/attention.hpp"
+#include "kernels/matmul.hpp"
+
+namespace rk = radixrt::kernels;
+namespace rb = radixrt::bench;
+
+namespace {
+
+struct weights {
+    std::vector<char> data;
+    rk::weight_view view;
+};
+
+weights make_weights(rk::dtype t, std::size_t rows, std::size_t cols) {
+    std::mt19937 g(1);
+    std::uniform_real_distribution<float> u(-1, 1);
+    weights w;
+    const std::size_t rbytes = rk::row_bytes(t, cols);
+    w.data.resize(rows * rbytes);
+    std::vector<float> row(cols);
+    for (std::size_t r = 0; r < rows; ++r) {
+        for (auto& v : row) {
+            v = u(g);
+        }
+        rk::quantize_row(t, row.data(), cols, w.data.data() + r * rbytes);
+    }
+    w.view = {t, w.data.data(), rows, cols};
+    return w;
+}
+
+void BM_limits(benchmark::State& state) {
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(rb::read_bandwidth());
+    }
+    state.counters["read_GB/s"] = rb::read_bandwidth() / 1e9;
+    state.counters["fma_GFLOP/s"] = rb::fma_peak() / 1e9;
+}
+BENCHMARK(BM_limits)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// args: dtype, rows (out features), cols (in features), n (input rows)
+void BM_matmul(benchmark::State& state) {
+    const auto t = rk::dtype(state.range(0));
+    const auto rows = std::size_t(state.range(1)), cols = std::size_t(state.range(2)), n = std::size_t(state.range(3));
+    auto w = make_weights(t, rows, cols);
+    std::vector<float> x(n * cols, 0.5f), y(n * rows);
+    double seconds = 0;
+    for (auto _ : state) {
+        const auto t0 = std::chrono::steady_clock::now();
+        rk::matmul(x.data(), n, w.view, y.data());
+        seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        benchmark::ClobberMemory();
+    }
+    const double it = double(state.iterations());
+    const double bytes = double(w.data.size()) * it, flops = 2.0 * double(n * rows * cols) * it;
+    state.SetLabel(std::string(rk::dtype_name(t)));
+    state.counters["GB/s"] = bytes / seconds / 1e9;
+    state.counters["GFLOP/s"] = flops / seconds / 1e9;
+    state.counters["of_bw"] = bytes / seconds / rb::read_bandwidth();
+    state.counters["of_fma"] = flops / seconds / rb::fma_peak();
+}
+
+void matmul_args(benchmark::internal::Benchmark* b) {
+    for (int t : {0, 1, 2, 3}) {
+        for (auto [rows, cols] : {std::pair{768, 768}, {2048, 768}, {32000, 768}}) {
+            for (int n : {1, 64}) {
+                b->Args({t, rows, cols, n});
+            }
+        }
+    }
+}
+BENCHMARK(BM_matmul)->Apply(matmul_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+// args: sequences, context per sequence, new tokens per sequence
+void BM_attention(benchmark::State& state) {
+    const std::size_t seqs = std::size_t(state.range(0)), ctx = std::size_t(state.range(1)),
+                      add = std::size_t(state.range(2));
+    const std::size_t heads = 12, kv_heads = 12, hd = 64, bs = 16;
+    rk::kv_layout layout{bs, kv_heads, hd};
+    const std::size_t blocks_per = (ctx + bs - 1) / bs;
+    std::vector<float> k(seqs * blocks_per * layout.block_elems(), 0.01f), v(k.size(), 0.02f);
+    std::vector<std::int32_t> table;
+    for (std::size_t i = 0; i < seqs * blocks_per; ++i) {
+        table.push_back(std::int32_t(i));
+    }
+    std::vector<rk::paged_seq> ps;
+    for (std::size_t s = 0; s < seqs; ++s) {
+        ps.push_back({table.data() + s * blocks_per, ctx - add, add, s * add});
+    }
+    std::vector<float> q(seqs * add * heads * hd, 0.1f), out(q.size());
+    for (auto _ : state) {
+        rk::paged_attention(q.data(), out.data(), ps, k.data(), v.data(), layout, heads, 0.125f);
+        benchmark::ClobberMemory();
+    }
+    // K and V bytes each query token reads
+    double kv_bytes = 0;
+    for (std::size_t t = 0; t < add; ++t) {
+        kv_bytes += double(ctx - add + t + 1) * 2 * layout.token_elems() * 4;
+    }
+    state.counters["KV_GB/s"] =
+        benchmark::Counter(kv_bytes * double(seqs) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_attention)->Args({8, 512, 1})->Args({1, 512, 512})->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+} // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,12 @@
+#pragma once
+// The limits a kernel is judged against, measured on this machine in the
+// same run: DRAM read bandwidth and FMA peak, both with every thread TBB uses.
+
+namespace radixrt::bench {
+
+/// Bytes per second streamed by a plain AVX2 read loop over 512 MiB.
+double read_bandwidth();
+/// F32 FLOP per second of independent AVX2 FMA chains (2 FLOP per lane).
+double fma_peak();
+
+} // namespace radixrt::bench

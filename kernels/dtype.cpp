@@ -1,0 +1,168 @@
+#include "kernels/dtype.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace radixrt::kernels {
+
+std::string_view dtype_name(dtype t) {
+    switch (t) {
+    case dtype::f32:
+        return "f32";
+    case dtype::f16:
+        return "f16";
+    case dtype::bf16:
+        return "bf16";
+    case dtype::q8_0:
+        return "q8_0";
+    }
+    return "?";
+}
+
+bool row_size_ok(dtype t, std::size_t n) { return t != dtype::q8_0 || n % q8_0_block == 0; }
+
+std::size_t row_bytes(dtype t, std::size_t n) {
+    switch (t) {
+    case dtype::f32:
+        return n * 4;
+    case dtype::f16:
+    case dtype::bf16:
+        return n * 2;
+    case dtype::q8_0:
+        return n / q8_0_block * sizeof(block_q8_0);
+    }
+    return 0;
+}
+
+float f16_to_f32(std::uint16_t h) {
+    // IEEE half: 1 sign, 5 exponent (bias 15), 10 mantissa bits.
+    const std::uint32_t sign = std::uint32_t(h & 0x8000u) << 16;
+    const std::uint32_t exp = (h >> 10) & 0x1fu;
+    std::uint32_t mant = h & 0x3ffu;
+    std::uint32_t bits;
+    if (exp == 0) {
+        if (mant == 0) {
+            bits = sign;
+        } else { // subnormal: renormalise
+            int e = -1;
+            do {
+                ++e;
+                mant <<= 1;
+            } while ((mant & 0x400u) == 0);
+            bits = sign | std::uint32_t(127 - 15 - e) << 23 | (mant & 0x3ffu) << 13;
+        }
+    } else if (exp == 0x1f) {
+        bits = sign | 0x7f800000u | mant << 13;
+    } else {
+        bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+    }
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+std::uint16_t f32_to_f16(float f) {
+    std::uint32_t x;
+    std::memcpy(&x, &f, sizeof x);
+    const std::uint16_t sign = std::uint16_t((x >> 16) & 0x8000u);
+    const std::uint32_t abs = x & 0x7fffffffu;
+    if (abs >= 0x7f800000u) { // inf or nan
+        return sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0u);
+    }
+    if (abs >= 0x477ff000u) { // rounds to >= 65520: overflow to inf
+        return sign | 0x7c00u;
+    }
+    if (abs < 0x38800000u) { // below the smallest normal half: subnormal or zero
+        float a;
+        std::memcpy(&a, &abs, sizeof a);
+        // value / 2^-24, rounded to nearest even
+        return sign | std::uint16_t(std::nearbyint(a * 16777216.0f));
+    }
+    // normal: rebias exponent, round mantissa to nearest even
+    std::uint32_t r = abs - ((127u - 15u) << 23);
+    r += 0xfffu + ((r >> 13) & 1u);
+    return sign | std::uint16_t(r >> 13);
+}
+
+std::uint16_t f32_to_bf16(float f) {
+    std::uint32_t x;
+    std::memcpy(&x, &f, sizeof x);
+    if ((x & 0x7fffffffu) > 0x7f800000u) {
+        return std::uint16_t((x >> 16) | 0x40u); // quiet nan
+    }
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return std::uint16_t(x >> 16);
+}
+
+void dequantize_row(dtype t, const void* row, std::size_t n, float* out) {
+    switch (t) {
+    case dtype::f32:
+        std::memcpy(out, row, n * 4);
+        return;
+    case dtype::f16: {
+        auto* h = static_cast<const std::uint16_t*>(row);
+        for (std::size_t i = 0; i < n; ++i) {
+            out[i] = f16_to_f32(h[i]);
+        }
+        return;
+    }
+    case dtype::bf16: {
+        auto* h = static_cast<const std::uint16_t*>(row);
+        for (std::size_t i = 0; i < n; ++i) {
+            out[i] = bf16_to_f32(h[i]);
+        }
+        return;
+    }
+    case dtype::q8_0: {
+        auto* b = static_cast<const block_q8_0*>(row);
+        for (std::size_t j = 0; j < n / q8_0_block; ++j) {
+            const float d = f16_to_f32(b[j].d);
+            for (std::size_t i = 0; i < q8_0_block; ++i) {
+                out[j * q8_0_block + i] = d * float(b[j].qs[i]);
+            }
+        }
+        return;
+    }
+    }
+}
+
+void quantize_row(dtype t, const float* in, std::size_t n, void* row) {
+    switch (t) {
+    case dtype::f32:
+        std::memcpy(row, in, n * 4);
+        return;
+    case dtype::f16: {
+        auto* h = static_cast<std::uint16_t*>(row);
+        for (std::size_t i = 0; i < n; ++i) {
+            h[i] = f32_to_f16(in[i]);
+        }
+        return;
+    }
+    case dtype::bf16: {
+        auto* h = static_cast<std::uint16_t*>(row);
+        for (std::size_t i = 0; i < n; ++i) {
+            h[i] = f32_to_bf16(in[i]);
+        }
+        return;
+    }
+    case dtype::q8_0: {
+        auto* b = static_cast<block_q8_0*>(row);
+        for (std::size_t j = 0; j < n / q8_0_block; ++j) {
+            const float* x = in + j * q8_0_block;
+            float amax = 0.0f;
+            for (std::size_t i = 0; i < q8_0_block; ++i) {
+                amax = std::max(amax, std::fabs(x[i]));
+            }
+            const float d = amax / 127.0f;
+            const float id = d != 0.0f ? 1.0f / d : 0.0f;
+            b[j].d = f32_to_f16(d);
+            for (std::size_t i = 0; i < q8_0_block; ++i) {
+                b[j].qs[i] = std::int8_t(std::lround(x[i] * id));
+            }
+        }
+        return;
+    }
+    }
+}
+
+} // namespace radixrt::kernels

@@ -1,0 +1,31 @@
+#pragma once
+// Element-wise and row kernels of the Llama forward pass.
+#include <cstddef>
+
+namespace radixrt::kernels {
+
+/// out (n) = x / sqrt(mean(x^2) + eps) * w   (sum of squares in double, as ggml)
+void rmsnorm(const float* x, const float* w, std::size_t n, float eps, float* out);
+
+/// GGUF `llama` ("normal") rotates adjacent pairs (x[2i], x[2i+1]); NeoX
+/// rotates halves (x[i], x[i + d/2]), i.e. rotate_half.
+enum class rope_style { normal, neox };
+
+/// Rotates the first rope_dim dims of each head of one token in place:
+/// x (n_heads, head_dim); angle_i = pos * base^(-2i/rope_dim).
+void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
+          std::size_t pos, float base, rope_style style);
+
+/// gate (n) = silu(gate) * up, silu(g) = g / (1 + e^-g)
+void silu_mul(float* gate, const float* up, std::size_t n);
+
+/// x (n) = exp(x - max) / sum exp(x - max), in place
+void softmax(float* x, std::size_t n);
+
+/// index of the largest value (the first on ties)
+std::size_t argmax(const float* x, std::size_t n);
+
+/// y (n) += x (n)
+void add_inplace(float* y, const float* x, std::size_t n);
+
+} // namespace radixrt::kernels

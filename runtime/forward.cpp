@@ -1,0 +1,134 @@
+#include "runtime/forward.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/parallel.hpp"
+
+namespace radixrt::runtime {
+
+namespace rk = radixrt::kernels;
+
+forward_pass::forward_pass(std::shared_ptr<const model> m) : model_(std::move(m)) {}
+
+namespace {
+
+void rmsnorm_rows(const float* x, const std::vector<float>& w, std::size_t rows, std::size_t dim, float eps,
+                  float* out) {
+    rk::parallel_for(0, rows, 64, [&](std::size_t b, std::size_t e) {
+        for (std::size_t r = b; r < e; ++r) {
+            rk::rmsnorm(x + r * dim, w.data(), dim, eps, out + r * dim);
+        }
+    });
+}
+
+} // namespace
+
+void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv, std::span<const rk::paged_seq> seqs) {
+    const llama_config& c = model_->config();
+    const layer_weights& w = model_->layers()[l];
+    const std::size_t dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim();
+    const rk::kv_layout& lay = kv.layout();
+
+    rmsnorm_rows(x_.data(), w.attn_norm, rows, dim, c.rms_eps, xb_.data());
+    rk::matmul(xb_.data(), rows, w.wq, q_.data());
+    rk::matmul(xb_.data(), rows, w.wk, k_.data());
+    rk::matmul(xb_.data(), rows, w.wv, v_.data());
+    float* karena = kv.k(l);
+    float* varena = kv.v(l);
+    rk::parallel_for(0, rows, 32, [&](std::size_t b, std::size_t e) {
+        for (std::size_t r = b; r < e; ++r) {
+            rk::rope(q_.data() + r * qd, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope);
+            rk::rope(k_.data() + r * kvd, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope);
+            const std::size_t off = lay.offset(table_[r], pos_[r]);
+            std::copy_n(k_.data() + r * kvd, kvd, karena + off);
+            std::copy_n(v_.data() + r * kvd, kvd, varena + off);
+        }
+    });
+    rk::paged_attention(q_.data(), att_.data(), seqs, karena, varena, lay, c.n_heads,
+                        1.0f / std::sqrt(float(c.head_dim)));
+    rk::matmul(att_.data(), rows, w.wo, xb2_.data());
+    rk::add_inplace(x_.data(), xb2_.data(), rows * dim);
+
+    rmsnorm_rows(x_.data(), w.ffn_norm, rows, dim, c.rms_eps, xb_.data());
+    rk::matmul(xb_.data(), rows, w.w_gate, hb_.data());
+    rk::matmul(xb_.data(), rows, w.w_up, hb2_.data());
+    rk::parallel_for(0, rows, 16, [&](std::size_t b, std::size_t e) {
+        rk::silu_mul(hb_.data() + b * c.ffn_dim, hb2_.data() + b * c.ffn_dim, (e - b) * c.ffn_dim);
+    });
+    rk::matmul(hb_.data(), rows, w.w_down, xb2_.data());
+    rk::add_inplace(x_.data(), xb2_.data(), rows * dim);
+}
+
+std::span<const float> forward_pass::run(std::span<const seq_step> batch, kv_storage& kv) {
+    const llama_config& c = model_->config();
+    const std::size_t dim = c.dim;
+    std::size_t rows = 0, n_out = 0;
+    std::vector<rk::paged_seq> seqs;
+    pos_.clear();
+    table_.clear();
+    for (const auto& s : batch) {
+        const std::size_t end = s.n_past + s.tokens.size();
+        if (s.tokens.empty() || end > c.context_length ||
+            s.block_table.size() * kv.block_size() < end) {
+            throw std::invalid_argument("forward: sequence of " + std::to_string(end) +
+                                        " tokens does not fit its block table or the context");
+        }
+        for (auto b : s.block_table) {
+            if (b < 0 || std::size_t(b) >= kv.n_blocks()) {
+                throw std::invalid_argument("forward: block id " + std::to_string(b) + " out of range");
+            }
+        }
+        seqs.push_back({s.block_table.data(), s.n_past, s.tokens.size(), rows});
+        for (std::size_t i = 0; i < s.tokens.size(); ++i) {
+            pos_.push_back(s.n_past + i);
+            table_.push_back(s.block_table.data());
+        }
+        rows += s.tokens.size();
+        n_out += s.all_logits ? s.tokens.size() : 1;
+    }
+    x_.resize(rows * dim);
+    xb_.resize(rows * dim);
+    xb2_.resize(rows * dim);
+    q_.resize(rows * c.q_dim());
+    att_.resize(rows * c.q_dim());
+    k_.resize(rows * c.kv_dim());
+    v_.resize(rows * c.kv_dim());
+    hb_.resize(rows * c.ffn_dim);
+    hb2_.resize(rows * c.ffn_dim);
+
+    // token embeddings
+    std::size_t r = 0;
+    for (const auto& s : batch) {
+        for (token_id t : s.tokens) {
+            if (t < 0 || std::size_t(t) >= c.vocab_size) {
+                throw std::invalid_argument("forward: token id " + std::to_string(t) + " outside the vocabulary");
+            }
+            const auto& e = model_->token_embd();
+            rk::dequantize_row(e.type, e.row(std::size_t(t)), dim, x_.data() + r * dim);
+            ++r;
+        }
+    }
+    for (std::size_t l = 0; l < c.n_layers; ++l) {
+        layer(l, rows, kv, seqs);
+    }
+    // final norm and the output projection, only for the rows that need logits
+    out_rows_.resize(n_out * dim);
+    std::size_t o = 0;
+    r = 0;
+    for (const auto& s : batch) {
+        const std::size_t first = s.all_logits ? 0 : s.tokens.size() - 1;
+        for (std::size_t i = first; i < s.tokens.size(); ++i) {
+            rk::rmsnorm(x_.data() + (r + i) * dim, model_->output_norm().data(), dim, c.rms_eps,
+                        out_rows_.data() + o * dim);
+            ++o;
+        }
+        r += s.tokens.size();
+    }
+    logits_.resize(n_out * c.vocab_size);
+    rk::matmul(out_rows_.data(), n_out, model_->output(), logits_.data());
+    return logits_;
+}
+
+} // namespace radixrt::runtime

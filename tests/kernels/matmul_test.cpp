@@ -1,0 +1,76 @@
+#include "kernels/matmul.hpp"
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "kernels/cpu.hpp"
+#include "kernels/reference.hpp"
+
+namespace rk = radixrt::kernels;
+
+namespace {
+
+struct matmul_case {
+    rk::dtype type;
+    std::size_t n, rows, cols;
+};
+
+// Random weights of the given type plus random input; checks every ISA level
+// against the double-accumulating reference with a bound scaled by sum|x||w|.
+void check(const matmul_case& c, rk::isa level) {
+    std::mt19937 rng(unsigned(c.n * 131 + c.rows * 7 + c.cols));
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    std::vector<float> wf(c.rows * c.cols), x(c.n * c.cols);
+    for (auto& v : wf) {
+        v = u(rng);
+    }
+    for (auto& v : x) {
+        v = u(rng);
+    }
+    std::vector<char> wq(c.rows * rk::row_bytes(c.type, c.cols));
+    for (std::size_t r = 0; r < c.rows; ++r) {
+        rk::quantize_row(c.type, wf.data() + r * c.cols, c.cols, wq.data() + r * rk::row_bytes(c.type, c.cols));
+    }
+    rk::weight_view w{c.type, wq.data(), c.rows, c.cols};
+    std::vector<float> want(c.n * c.rows), got(c.n * c.rows, NAN);
+    rk::reference::matmul(x.data(), c.n, w, want.data());
+    rk::set_isa(level);
+    rk::matmul(x.data(), c.n, w, got.data());
+    rk::set_isa(rk::isa::avx2);
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        // |x|,|w| <= 1: float accumulation error stays well below 1e-5 * cols.
+        ASSERT_NEAR(got[i], want[i], 2e-6 * double(c.cols) + 1e-5)
+            << rk::dtype_name(c.type) << " n=" << c.n << " rows=" << c.rows << " cols=" << c.cols
+            << " isa=" << rk::isa_name(level) << " at " << i;
+    }
+}
+
+} // namespace
+
+TEST(matmul, matches_reference_on_odd_shapes) {
+    const std::size_t ns[] = {1, 2, 3, 4, 5, 7, 64};
+    for (auto type : {rk::dtype::f32, rk::dtype::f16, rk::dtype::bf16, rk::dtype::q8_0}) {
+        for (std::size_t n : ns) {
+            for (std::size_t rows : {1u, 3u, 17u, 33u}) {
+                for (std::size_t cols : {32u, 96u, 7u, 13u, 100u}) {
+                    if (!rk::row_size_ok(type, cols)) {
+                        continue;
+                    }
+                    for (auto level : {rk::isa::scalar, rk::isa::avx2}) {
+                        check({type, n, rows, cols}, level);
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST(matmul, large_parallel_shapes) {
+    for (auto type : {rk::dtype::f16, rk::dtype::q8_0, rk::dtype::bf16}) {
+        check({type, 1, 1000, 256}, rk::isa::avx2);
+        check({type, 37, 300, 512}, rk::isa::avx2);
+    }
+}

@@ -1,0 +1,91 @@
+#include "kernels/ops.hpp"
+
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace rk = radixrt::kernels;
+
+namespace {
+std::vector<float> random_vec(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd;
+    std::vector<float> v(n);
+    for (auto& x : v) {
+        x = nd(rng);
+    }
+    return v;
+}
+} // namespace
+
+TEST(ops, rmsnorm_normalises_to_unit_rms) {
+    for (std::size_t n : {1u, 7u, 64u, 333u}) {
+        auto x = random_vec(n, unsigned(n));
+        std::vector<float> ones(n, 1.0f), out(n), w = random_vec(n, 99);
+        rk::rmsnorm(x.data(), ones.data(), n, 0.0f, out.data());
+        double ss = 0;
+        for (float v : out) {
+            ss += double(v) * v;
+        }
+        EXPECT_NEAR(ss / double(n), 1.0, 1e-5);
+        // The weight scales each element.
+        std::vector<float> out_w(n);
+        rk::rmsnorm(x.data(), w.data(), n, 0.0f, out_w.data());
+        for (std::size_t i = 0; i < n; ++i) {
+            EXPECT_NEAR(out_w[i], out[i] * w[i], 1e-5f);
+        }
+    }
+}
+
+TEST(ops, rope_is_a_rotation_matching_the_formula) {
+    const std::size_t heads = 3, hd = 8;
+    auto x = random_vec(heads * hd, 5);
+    for (auto style : {rk::rope_style::normal, rk::rope_style::neox}) {
+        auto y = x;
+        const std::size_t pos = 17;
+        rk::rope(y.data(), heads, hd, hd, pos, 10000.0f, style);
+        for (std::size_t h = 0; h < heads; ++h) {
+            for (std::size_t i = 0; i < hd / 2; ++i) {
+                const std::size_t a = style == rk::rope_style::normal ? 2 * i : i;
+                const std::size_t b = style == rk::rope_style::normal ? 2 * i + 1 : i + hd / 2;
+                const double th = double(pos) * std::pow(10000.0, -2.0 * double(i) / double(hd));
+                const double x0 = x[h * hd + a], x1 = x[h * hd + b];
+                EXPECT_NEAR(y[h * hd + a], x0 * std::cos(th) - x1 * std::sin(th), 2e-4);
+                EXPECT_NEAR(y[h * hd + b], x0 * std::sin(th) + x1 * std::cos(th), 2e-4);
+            }
+        }
+    }
+    // Position 0 is the identity; a partial rope_dim leaves the rest alone.
+    auto z = x;
+    rk::rope(z.data(), heads, hd, hd, 0, 10000.0f, rk::rope_style::normal);
+    EXPECT_EQ(z, x);
+    auto p = x;
+    rk::rope(p.data(), heads, hd, 4, 9, 10000.0f, rk::rope_style::normal);
+    for (std::size_t h = 0; h < heads; ++h) {
+        for (std::size_t i = 4; i < hd; ++i) {
+            EXPECT_EQ(p[h * hd + i], x[h * hd + i]);
+        }
+    }
+}
+
+TEST(ops, silu_mul_softmax_argmax) {
+    auto g = random_vec(13, 1), u = random_vec(13, 2);
+    auto out = g;
+    rk::silu_mul(out.data(), u.data(), 13);
+    for (int i = 0; i < 13; ++i) {
+        EXPECT_NEAR(out[i], g[i] / (1 + std::exp(-double(g[i]))) * u[i], 1e-6);
+    }
+    std::vector<float> s = {1.0f, 2.0f, 3.0f, 1000.0f};
+    rk::softmax(s.data(), s.size());
+    EXPECT_NEAR(std::accumulate(s.begin(), s.end(), 0.0), 1.0, 1e-6);
+    EXPECT_NEAR(s[3], 1.0f, 1e-6);
+    std::vector<float> t = {1.0f, 2.0f};
+    rk::softmax(t.data(), 2);
+    EXPECT_NEAR(t[1], std::exp(2.0) / (std::exp(1.0) + std::exp(2.0)), 1e-6);
+    std::vector<float> a = {0.5f, 3.0f, -1.0f, 3.0f};
+    EXPECT_EQ(rk::argmax(a.data(), a.size()), 1u);
+    EXPECT_EQ(rk::argmax(a.data(), 1), 0u);
+}

@@ -1,0 +1,211 @@
+#include "runtime/forward.hpp"
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <gtest/gtest.h>
+#include <tbb/global_control.h>
+
+#include "kernels/reference.hpp"
+#include "runtime/generate.hpp"
+#include "runtime/synthetic.hpp"
+
+namespace rr = radixrt::runtime;
+namespace rk = radixrt::kernels;
+
+namespace {
+
+// Naive full recompute: contiguous K/V, no cache, plain loops and the scalar
+// reference kernels; returns the logits of every position (n, vocab).
+std::vector<float> naive_forward(const rr::model& m, const std::vector<rr::token_id>& toks) {
+    const auto& c = m.config();
+    const std::size_t n = toks.size(), dim = c.dim;
+    std::vector<float> x(n * dim), xb(n * dim), q(n * c.q_dim()), k(n * c.kv_dim()), v(n * c.kv_dim()),
+        att(n * c.q_dim()), tmp(n * dim), g(n * c.ffn_dim), u(n * c.ffn_dim);
+    auto norm = [&](const std::vector<float>& w, const std::vector<float>& in, std::vector<float>& out) {
+        for (std::size_t r = 0; r < n; ++r) {
+            double ss = 0;
+            for (std::size_t i = 0; i < dim; ++i) {
+                ss += double(in[r * dim + i]) * in[r * dim + i];
+            }
+            const double s = 1.0 / std::sqrt(ss / double(dim) + c.rms_eps);
+            for (std::size_t i = 0; i < dim; ++i) {
+                out[r * dim + i] = float(in[r * dim + i] * s * w[i]);
+            }
+        }
+    };
+    auto rope = [&](float* vec, std::size_t heads, std::size_t pos) { // adjacent pairs
+        for (std::size_t h = 0; h < heads; ++h) {
+            for (std::size_t i = 0; i < c.rope_dim / 2; ++i) {
+                const double th = double(pos) * std::pow(double(c.rope_base), -2.0 * double(i) / double(c.rope_dim));
+                float* p = vec + h * c.head_dim + 2 * i;
+                const double a = p[0], b = p[1];
+                p[0] = float(a * std::cos(th) - b * std::sin(th));
+                p[1] = float(a * std::sin(th) + b * std::cos(th));
+            }
+        }
+    };
+    for (std::size_t r = 0; r < n; ++r) {
+        rk::dequantize_row(m.token_embd().type, m.token_embd().row(std::size_t(toks[r])), dim, x.data() + r * dim);
+    }
+    for (const auto& w : m.layers()) {
+        norm(w.attn_norm, x, xb);
+        rk::reference::matmul(xb.data(), n, w.wq, q.data());
+        rk::reference::matmul(xb.data(), n, w.wk, k.data());
+        rk::reference::matmul(xb.data(), n, w.wv, v.data());
+        for (std::size_t r = 0; r < n; ++r) {
+            rope(q.data() + r * c.q_dim(), c.n_heads, r);
+            rope(k.data() + r * c.kv_dim(), c.n_kv_heads, r);
+        }
+        rk::reference::attention(q.data(), k.data(), v.data(), n, 0, c.n_heads, c.n_kv_heads, c.head_dim,
+                                 1.0f / std::sqrt(float(c.head_dim)), att.data());
+        rk::reference::matmul(att.data(), n, w.wo, tmp.data());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] += tmp[i];
+        }
+        norm(w.ffn_norm, x, xb);
+        rk::reference::matmul(xb.data(), n, w.w_gate, g.data());
+        rk::reference::matmul(xb.data(), n, w.w_up, u.data());
+        for (std::size_t i = 0; i < g.size(); ++i) {
+            g[i] = float(g[i] / (1.0 + std::exp(-double(g[i]))) * u[i]);
+        }
+        rk::reference::matmul(g.data(), n, w.w_down, tmp.data());
+        for (std::size_t i = 0; i < x.size(); ++i) {
+            x[i] += tmp[i];
+        }
+    }
+    norm(m.output_norm(), x, xb);
+    std::vector<float> logits(n * c.vocab_size);
+    rk::reference::matmul(xb.data(), n, m.output(), logits.data());
+    return logits;
+}
+
+std::shared_ptr<const rr::model> tiny(rk::dtype type) {
+    auto s = rr::synth_preset("tiny");
+    s.type = type;
+    s.vocab_size = 300;
+    return rr::model::from_gguf(rr::gguf_file::from_bytes(rr::synth_gguf(s).bytes()), "tiny");
+}
+
+std::vector<rr::token_id> random_tokens(std::size_t n, unsigned seed) {
+    std::mt19937 g(seed);
+    std::vector<rr::token_id> t(n);
+    for (auto& x : t) {
+        x = rr::token_id(g() % 300);
+    }
+    return t;
+}
+
+void expect_rows_near(std::span<const float> got, const std::vector<float>& want, std::size_t want_row,
+                      std::size_t vocab, const char* what) {
+    for (std::size_t i = 0; i < vocab; ++i) {
+        ASSERT_NEAR(got[i], want[want_row * vocab + i], 2e-3) << what << " row " << want_row << " logit " << i;
+    }
+}
+
+// A block table over shuffled block ids, so paging is really exercised.
+std::vector<std::int32_t> shuffled_table(std::size_t blocks, unsigned seed, std::size_t arena_blocks) {
+    std::vector<std::int32_t> ids(arena_blocks);
+    std::iota(ids.begin(), ids.end(), 0);
+    std::shuffle(ids.begin(), ids.end(), std::mt19937(seed));
+    ids.resize(blocks);
+    return ids;
+}
+
+} // namespace
+
+TEST(forward, prefill_chunked_and_decode_match_naive_reference) {
+    for (auto type : {rk::dtype::f32, rk::dtype::f16, rk::dtype::q8_0}) {
+        auto m = tiny(type);
+        const auto vocab = m->config().vocab_size;
+        const auto toks = random_tokens(45, 1);
+        const auto want = naive_forward(*m, toks);
+        rr::forward_pass fwd(m);
+
+        // one-shot prefill, logits for every position
+        rr::kv_storage kv(m->config(), 8, 16);
+        auto table = shuffled_table(3, 1, 8);
+        rr::seq_step all{toks, 0, table, true};
+        auto got = fwd.run({&all, 1}, kv);
+        for (std::size_t r = 0; r < toks.size(); ++r) {
+            expect_rows_near(got.subspan(r * vocab, vocab), want, r, vocab, "one-shot");
+        }
+        // chunks of 7, then the rest one token at a time (prefix then decode)
+        rr::kv_storage kv2(m->config(), 8, 16);
+        auto table2 = shuffled_table(3, 2, 8);
+        std::size_t done = 0;
+        while (done < toks.size()) {
+            const std::size_t n = done < 28 ? 7 : 1;
+            rr::seq_step s{std::span(toks).subspan(done, n), done, table2, false};
+            auto out = fwd.run({&s, 1}, kv2);
+            done += n;
+            expect_rows_near(out, want, done - 1, vocab, "chunked");
+        }
+    }
+}
+
+TEST(forward, batched_sequences_equal_each_alone) {
+    auto m = tiny(rk::dtype::f16);
+    const auto vocab = m->config().vocab_size;
+    rr::forward_pass fwd(m);
+    std::vector<std::vector<rr::token_id>> seqs = {random_tokens(5, 3), random_tokens(33, 4), random_tokens(1, 5),
+                                                   random_tokens(17, 6)};
+    rr::kv_storage kv(m->config(), 24, 4);
+    std::vector<std::vector<std::int32_t>> tables;
+    auto ids = shuffled_table(24, 9, 24);
+    std::size_t next = 0;
+    std::vector<rr::seq_step> batch;
+    for (const auto& s : seqs) {
+        const std::size_t nb = (s.size() + 3) / 4;
+        tables.emplace_back(ids.begin() + std::ptrdiff_t(next), ids.begin() + std::ptrdiff_t(next + nb));
+        next += nb;
+    }
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        batch.push_back({seqs[i], 0, tables[i], false});
+    }
+    auto got = fwd.run(batch, kv);
+    std::vector<float> batched(got.begin(), got.end());
+    for (std::size_t i = 0; i < seqs.size(); ++i) {
+        const auto want = naive_forward(*m, seqs[i]);
+        expect_rows_near(std::span(batched).subspan(i * vocab, vocab), want, seqs[i].size() - 1, vocab, "batched");
+    }
+}
+
+TEST(forward, rejects_malformed_batches) {
+    auto m = tiny(rk::dtype::f32);
+    rr::forward_pass fwd(m);
+    rr::kv_storage kv(m->config(), 2, 16);
+    std::vector<std::int32_t> table = {0};
+    std::vector<rr::token_id> toks(17, 5), bad = {999999};
+    rr::seq_step too_long{toks, 0, table, false};
+    EXPECT_THROW(fwd.run({&too_long, 1}, kv), std::invalid_argument);
+    rr::seq_step bad_tok{bad, 0, table, false};
+    EXPECT_THROW(fwd.run({&bad_tok, 1}, kv), std::invalid_argument);
+    std::vector<std::int32_t> bad_table = {7};
+    rr::seq_step bad_block{std::span(toks).first(3), 0, bad_table, false};
+    EXPECT_THROW(fwd.run({&bad_block, 1}, kv), std::invalid_argument);
+}
+
+TEST(forward, builtin_model_is_deterministic_across_thread_counts) {
+    auto m = rr::builtin_model();
+    auto m2 = rr::builtin_model();
+    rr::forward_pass fwd(m), fwd2(m2);
+    auto tok = rr::tokenizer::from_gguf(m->file());
+    auto prompt = tok.encode("The same prompt, every time.", true);
+    rr::generate_options opt;
+    opt.max_tokens = 24;
+    opt.ignore_eos = true;
+    opt.sampling.temperature = 0.0f;
+    std::vector<rr::token_id> one, two;
+    {
+        tbb::global_control gc(tbb::global_control::max_allowed_parallelism, 1);
+        one = rr::generate(fwd, tok, prompt, opt).tokens;
+    }
+    two = rr::generate(fwd2, tok, prompt, opt).tokens;
+    EXPECT_EQ(one.size(), 24u);
+    EXPECT_EQ(one, two);
+    // A different seed gives a different model.
+    rr::forward_pass other(rr::builtin_model(7));
+    EXPECT_NE(rr::generate(other, tok, prompt, opt).tokens, one);
+}
