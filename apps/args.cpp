@@ -28,7 +28,9 @@ bool args::flag(const std::string& name) {
     return false;
 }
 
-std::string args::str(const std::string& name, std::string fallback) { return value(name).value_or(std::move(fallback)); }
+std::string args::str(const std::string& name, std::string fallback) {
+    return value(name).value_or(std::move(fallback));
+}
 
 std::uint64_t args::uint(const std::string& name, std::uint64_t fallback, std::uint64_t max) {
     auto v = value(name);
@@ -38,7 +40,8 @@ std::uint64_t args::uint(const std::string& name, std::uint64_t fallback, std::u
     std::uint64_t out = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
     if (ec != std::errc() || p != v->data() + v->size() || out > max) {
-        throw usage_error("--" + name + " expects a whole number up to " + std::to_string(max) + ", got '" + *v + "'");
+        throw usage_error("--" + name + " expects a whole number up to " + std::to_string(max) +
+                          ", got '" + *v + "'");
     }
     return out;
 }
@@ -50,9 +53,10 @@ double args::number(const std::string& name, double fallback, double min, double
     }
     double out = 0;
     auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
-    if (ec != std::errc() || p != v->data() + v->size() || !std::isfinite(out) || out < min || out > max) {
-        throw usage_error("--" + name + " expects a number in [" + std::to_string(min) + ", " + std::to_string(max) +
-                          "], got '" + *v + "'");
+    if (ec != std::errc() || p != v->data() + v->size() || !std::isfinite(out) || out < min ||
+        out > max) {
+        throw usage_error("--" + name + " expects a number in [" + std::to_string(min) + ", " +
+                          std::to_string(max) + "], got '" + *v + "'");
     }
     return out;
 }

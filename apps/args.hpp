@@ -15,21 +15,23 @@ struct usage_error : std::runtime_error {
 };
 
 class args {
-public:
-    explicit args(std::vector<std::string> argv) : argv_(std::move(argv)), used_(argv_.size(), false) {}
+  public:
+    explicit args(std::vector<std::string> argv)
+        : argv_(std::move(argv)), used_(argv_.size(), false) {}
 
     /// The value after --name (consumed), if present.
     std::optional<std::string> value(const std::string& name);
     bool flag(const std::string& name);
     std::string str(const std::string& name, std::string fallback);
-    std::uint64_t uint(const std::string& name, std::uint64_t fallback, std::uint64_t max = UINT64_MAX);
+    std::uint64_t uint(const std::string& name, std::uint64_t fallback,
+                       std::uint64_t max = UINT64_MAX);
     double number(const std::string& name, double fallback, double min, double max);
     /// Remaining positional arguments (not starting with --), consumed.
     std::vector<std::string> positional();
     /// Throws usage_error naming the first argument nobody consumed.
     void finish() const;
 
-private:
+  private:
     std::vector<std::string> argv_;
     std::vector<bool> used_;
 };

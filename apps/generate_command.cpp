@@ -1,5 +1,5 @@
-#include <chrono>
 #include <charconv>
+#include <chrono>
 #include <iomanip>
 #include <ostream>
 
@@ -60,7 +60,8 @@ int run_generate(std::vector<std::string> argv, std::ostream& out, std::ostream&
     const auto prompt = prompt_ids ? parse_ids(*prompt_ids) : tok.encode(*prompt_text, true);
     for (auto id : prompt) {
         if (id < 0 || std::size_t(id) >= model->config().vocab_size) {
-            throw usage_error("token id " + std::to_string(id) + " is outside the vocabulary (size " +
+            throw usage_error("token id " + std::to_string(id) +
+                              " is outside the vocabulary (size " +
                               std::to_string(model->config().vocab_size) + ")");
         }
     }
@@ -79,8 +80,9 @@ int run_generate(std::vector<std::string> argv, std::ostream& out, std::ostream&
     });
     out << (print_ids ? "" : dec.flush()) << "\n";
     err << std::fixed << std::setprecision(1) << "prompt: " << prompt.size() << " tokens, "
-        << double(prompt.size()) / std::max(res.prefill_seconds, 1e-9) << " tok/s | generated: " << res.tokens.size()
-        << " tokens, " << double(res.tokens.size()) / std::max(res.decode_seconds, 1e-9)
+        << double(prompt.size()) / std::max(res.prefill_seconds, 1e-9)
+        << " tok/s | generated: " << res.tokens.size() << " tokens, "
+        << double(res.tokens.size()) / std::max(res.decode_seconds, 1e-9)
         << " tok/s | finish: " << runtime::to_string(res.reason) << "\n";
     return 0;
 }

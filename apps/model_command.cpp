@@ -1,8 +1,8 @@
-#include <iomanip>
 #include <fstream>
+#include <iomanip>
 #include <map>
-#include <sstream>
 #include <ostream>
+#include <sstream>
 
 #include "apps/args.hpp"
 #include "apps/commands.hpp"
@@ -13,7 +13,8 @@ namespace radixrt::apps {
 namespace {
 
 kernels::dtype parse_type(const std::string& s) {
-    for (auto t : {kernels::dtype::f32, kernels::dtype::f16, kernels::dtype::bf16, kernels::dtype::q8_0}) {
+    for (auto t :
+         {kernels::dtype::f32, kernels::dtype::f16, kernels::dtype::bf16, kernels::dtype::q8_0}) {
         if (kernels::dtype_name(t) == s) {
             return t;
         }
@@ -50,8 +51,8 @@ int synth(args& a, std::ostream& out, std::ostream& err) {
     if (!path) {
         throw usage_error("model synth needs --out FILE.gguf");
     }
-    err << "synthesising " << spec.n_layers << " layers x dim " << spec.dim << " (" << kernels::dtype_name(spec.type)
-        << ") ..." << std::flush;
+    err << "synthesising " << spec.n_layers << " layers x dim " << spec.dim << " ("
+        << kernels::dtype_name(spec.type) << ") ..." << std::flush;
     const auto bytes = runtime::synth_gguf(spec).bytes();
     err << " writing " << human_bytes(double(bytes.size())) << " ..." << std::flush;
     std::ofstream f(*path, std::ios::binary | std::ios::trunc);
@@ -74,12 +75,14 @@ int info(args& a, std::ostream& out) {
     const auto m = runtime::model::load(files[0]);
     const auto& c = m->config();
     const auto& f = m->file();
-    out << "file:          " << files[0] << " (GGUF v" << f.version() << ", " << human_bytes(double(f.file_size()))
-        << ", " << f.metadata().size() << " metadata keys, " << f.tensors().size() << " tensors)\n";
+    out << "file:          " << files[0] << " (GGUF v" << f.version() << ", "
+        << human_bytes(double(f.file_size())) << ", " << f.metadata().size() << " metadata keys, "
+        << f.tensors().size() << " tensors)\n";
     out << "name:          " << f.get_string("general.name").value_or("-") << "\n";
-    out << "architecture:  llama, " << c.n_layers << " layers, dim " << c.dim << ", ffn " << c.ffn_dim << "\n";
-    out << "attention:     " << c.n_heads << " heads, " << c.n_kv_heads << " kv heads, head dim " << c.head_dim
-        << ", rope dim " << c.rope_dim << ", rope base " << c.rope_base << "\n";
+    out << "architecture:  llama, " << c.n_layers << " layers, dim " << c.dim << ", ffn "
+        << c.ffn_dim << "\n";
+    out << "attention:     " << c.n_heads << " heads, " << c.n_kv_heads << " kv heads, head dim "
+        << c.head_dim << ", rope dim " << c.rope_dim << ", rope base " << c.rope_base << "\n";
     out << "context:       " << c.context_length << " tokens, rms eps " << c.rms_eps << "\n";
     out << "vocabulary:    " << c.vocab_size << " tokens, output "
         << (f.tensor("output.weight") ? "untied" : "tied to token_embd") << "\n";
@@ -96,8 +99,9 @@ int info(args& a, std::ostream& out) {
     out << "\nweights:       " << human_bytes(double(m->weight_bytes())) << "\n";
     try {
         const auto tok = runtime::tokenizer::from_gguf(f);
-        out << "tokenizer:     " << f.get_string("tokenizer.ggml.model").value_or("?") << " (SentencePiece), "
-            << tok.vocab_size() << " tokens, bos " << tok.bos() << ", eos " << tok.eos() << "\n";
+        out << "tokenizer:     " << f.get_string("tokenizer.ggml.model").value_or("?")
+            << " (SentencePiece), " << tok.vocab_size() << " tokens, bos " << tok.bos() << ", eos "
+            << tok.eos() << "\n";
     } catch (const runtime::gguf_error& e) {
         out << "tokenizer:     unusable: " << e.what() << "\n";
     }

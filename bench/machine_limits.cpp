@@ -57,12 +57,13 @@ std::atomic<float> sink{0.0f};
 double read_bandwidth() {
     static const double value = [] {
         const std::size_t n = (512u << 20) / sizeof(float);
-        std::unique_ptr<float, decltype(&std::free)> buf(static_cast<float*>(std::aligned_alloc(64, n * 4)), &std::free);
+        std::unique_ptr<float, decltype(&std::free)> buf(
+            static_cast<float*>(std::aligned_alloc(64, n * 4)), &std::free);
         kernels::parallel_for(0, n, n / 64, [&](std::size_t b, std::size_t e) {
             std::memset(buf.get() + b, 0, (e - b) * 4); // first touch by the reading threads
         });
         double best = 0;
-        for (int rep = 0; rep < 5; ++rep) {
+        for (int rep = 0; rep < 10; ++rep) {
             const auto t0 = clock_type::now();
             kernels::parallel_for(0, n / 32, n / 32 / 64, [&](std::size_t b, std::size_t e) {
                 sink.store(sum_range(buf.get() + b * 32, (e - b) * 32), std::memory_order_relaxed);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "kernels/parallel.hpp"
+#include "kernels/vec.hpp"
 
 namespace radixrt::kernels {
 namespace {
@@ -16,8 +17,9 @@ struct work_item {
 
 // One query token of one sequence, all its heads: the KV rows of a group are
 // read once per query head; scores live in a per-thread scratch buffer.
-void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t, const float* k_arena,
-                  const float* v_arena, const kv_layout& l, std::size_t n_heads, float scale,
+void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
+                  const float* k_arena, const float* v_arena, const kv_layout& l,
+                  std::size_t n_heads, float scale, const vec_ops& ops,
                   std::vector<float>& scores) {
     const std::size_t hd = l.head_dim;
     const std::size_t n_ctx = s.n_past + t + 1;
@@ -29,12 +31,7 @@ void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
         const std::size_t kvh = h / group;
         float mx = -INFINITY;
         for (std::size_t j = 0; j < n_ctx; ++j) {
-            const float* kj = k_arena + l.offset(s.block_table, j) + kvh * hd;
-            float dot = 0.0f;
-            for (std::size_t i = 0; i < hd; ++i) {
-                dot += qh[i] * kj[i];
-            }
-            scores[j] = dot * scale;
+            scores[j] = ops.dot(qh, k_arena + l.offset(s.block_table, j) + kvh * hd, hd) * scale;
             mx = std::max(mx, scores[j]);
         }
         float sum = 0.0f;
@@ -46,19 +43,16 @@ void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
         std::fill(oh, oh + hd, 0.0f);
         const float inv = 1.0f / sum;
         for (std::size_t j = 0; j < n_ctx; ++j) {
-            const float* vj = v_arena + l.offset(s.block_table, j) + kvh * hd;
-            const float p = scores[j] * inv;
-            for (std::size_t i = 0; i < hd; ++i) {
-                oh[i] += p * vj[i];
-            }
+            ops.axpy(scores[j] * inv, v_arena + l.offset(s.block_table, j) + kvh * hd, oh, hd);
         }
     }
 }
 
 } // namespace
 
-void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs, const float* k_arena,
-                     const float* v_arena, const kv_layout& layout, std::size_t n_heads, float scale) {
+void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
+                     const float* k_arena, const float* v_arena, const kv_layout& layout,
+                     std::size_t n_heads, float scale) {
     std::vector<work_item> items;
     std::size_t work = 0; // ~ key reads, to size the grain
     for (std::size_t s = 0; s < seqs.size(); ++s) {
@@ -70,13 +64,15 @@ void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs
     if (items.empty()) {
         return;
     }
-    const std::size_t per_item = std::max<std::size_t>(1, work * n_heads * layout.head_dim / items.size());
+    const std::size_t per_item =
+        std::max<std::size_t>(1, work * n_heads * layout.head_dim / items.size());
     const std::size_t grain = std::max<std::size_t>(1, (1u << 17) / per_item);
+    const vec_ops& ops = active_vec_ops();
     parallel_for(0, items.size(), grain, [&](std::size_t b, std::size_t e) {
         thread_local std::vector<float> scores;
         for (std::size_t i = b; i < e; ++i) {
-            attend_token(q, out, seqs[items[i].seq], items[i].token, k_arena, v_arena, layout, n_heads,
-                         scale, scores);
+            attend_token(q, out, seqs[items[i].seq], items[i].token, k_arena, v_arena, layout,
+                         n_heads, scale, ops, scores);
         }
     });
 }

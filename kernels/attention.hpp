@@ -18,7 +18,8 @@ struct kv_layout {
     std::size_t block_elems() const { return block_size * token_elems(); }
     /// Offset of token `pos` of a sequence with this block table.
     std::size_t offset(const std::int32_t* table, std::size_t pos) const {
-        return std::size_t(table[pos / block_size]) * block_elems() + (pos % block_size) * token_elems();
+        return std::size_t(table[pos / block_size]) * block_elems() +
+               (pos % block_size) * token_elems();
     }
 };
 
@@ -34,7 +35,8 @@ struct paged_seq {
 /// out (rows, n_heads, head_dim) = causal softmax(q k^T * scale) v per head;
 /// query head h reads KV head h / (n_heads / n_kv_heads) (GQA). Serves
 /// prefill (n_new > 1, optionally after a cached prefix) and batched decode.
-void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs, const float* k_arena,
-                     const float* v_arena, const kv_layout& layout, std::size_t n_heads, float scale);
+void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
+                     const float* k_arena, const float* v_arena, const kv_layout& layout,
+                     std::size_t n_heads, float scale);
 
 } // namespace radixrt::kernels

@@ -29,7 +29,9 @@ std::atomic<isa>& current() {
 
 } // namespace
 
-isa active_isa() { return current().load(std::memory_order_relaxed); }
+isa active_isa() {
+    return current().load(std::memory_order_relaxed);
+}
 
 void set_isa(isa i) {
     // Never select a level the CPU lacks.
@@ -39,6 +41,8 @@ void set_isa(isa i) {
     current().store(i, std::memory_order_relaxed);
 }
 
-std::string_view isa_name(isa i) { return i == isa::avx2 ? "avx2+fma+f16c" : "scalar"; }
+std::string_view isa_name(isa i) {
+    return i == isa::avx2 ? "avx2+fma+f16c" : "scalar";
+}
 
 } // namespace radixrt::kernels

@@ -19,19 +19,8 @@ std::string_view dtype_name(dtype t) {
     return "?";
 }
 
-bool row_size_ok(dtype t, std::size_t n) { return t != dtype::q8_0 || n % q8_0_block == 0; }
-
-std::size_t row_bytes(dtype t, std::size_t n) {
-    switch (t) {
-    case dtype::f32:
-        return n * 4;
-    case dtype::f16:
-    case dtype::bf16:
-        return n * 2;
-    case dtype::q8_0:
-        return n / q8_0_block * sizeof(block_q8_0);
-    }
-    return 0;
+bool row_size_ok(dtype t, std::size_t n) {
+    return t != dtype::q8_0 || n % q8_0_block == 0;
 }
 
 float f16_to_f32(std::uint16_t h) {

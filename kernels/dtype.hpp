@@ -11,8 +11,6 @@ namespace radixrt::kernels {
 
 enum class dtype : std::uint8_t { f32, f16, bf16, q8_0 };
 
-std::string_view dtype_name(dtype t);
-
 inline constexpr std::size_t q8_0_block = 32;
 
 /// GGUF's block_q8_0: value i = d * qs[i].
@@ -22,8 +20,21 @@ struct block_q8_0 {
 };
 static_assert(sizeof(block_q8_0) == 34);
 
+std::string_view dtype_name(dtype t);
+
 /// Bytes taken by one row of n elements (n must be a multiple of 32 for Q8_0).
-std::size_t row_bytes(dtype t, std::size_t n);
+constexpr std::size_t row_bytes(dtype t, std::size_t n) {
+    switch (t) {
+    case dtype::f32:
+        return n * 4;
+    case dtype::f16:
+    case dtype::bf16:
+        return n * 2;
+    case dtype::q8_0:
+        return n / q8_0_block * sizeof(block_q8_0);
+    }
+    return 0;
+}
 /// Whether a row of n elements is representable in t.
 bool row_size_ok(dtype t, std::size_t n);
 

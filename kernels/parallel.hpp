@@ -36,11 +36,11 @@ namespace radixrt::kernels {
 /// Caps the worker threads of every parallel_for while it lives (the CLI's
 /// --threads). The serving engine bounds work per executor instead.
 class thread_limit {
-public:
+  public:
     explicit thread_limit(std::size_t threads)
         : control_(tbb::global_control::max_allowed_parallelism, threads == 0 ? 1 : threads) {}
 
-private:
+  private:
     tbb::global_control control_;
 };
 

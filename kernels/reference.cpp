@@ -20,7 +20,8 @@ void matmul(const float* x, std::size_t n, const weight_view& w, float* y) {
 }
 
 void attention(const float* q, const float* k, const float* v, std::size_t n_q, std::size_t n_past,
-               std::size_t n_heads, std::size_t n_kv_heads, std::size_t hd, float scale, float* out) {
+               std::size_t n_heads, std::size_t n_kv_heads, std::size_t hd, float scale,
+               float* out) {
     for (std::size_t t = 0; t < n_q; ++t) {
         const std::size_t n_ctx = n_past + t + 1; // causal: keys 0 .. n_past + t
         for (std::size_t h = 0; h < n_heads; ++h) {

@@ -14,6 +14,7 @@ void matmul(const float* x, std::size_t n, const weight_view& w, float* y);
 /// n_past .. n_past + n_q - 1 over n_past + n_q keys:
 /// q (n_q, n_heads, hd), k, v (n_past + n_q, n_kv_heads, hd), out like q.
 void attention(const float* q, const float* k, const float* v, std::size_t n_q, std::size_t n_past,
-               std::size_t n_heads, std::size_t n_kv_heads, std::size_t hd, float scale, float* out);
+               std::size_t n_heads, std::size_t n_kv_heads, std::size_t hd, float scale,
+               float* out);
 
 } // namespace radixrt::kernels::reference

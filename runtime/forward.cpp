@@ -14,8 +14,8 @@ forward_pass::forward_pass(std::shared_ptr<const model> m) : model_(std::move(m)
 
 namespace {
 
-void rmsnorm_rows(const float* x, const std::vector<float>& w, std::size_t rows, std::size_t dim, float eps,
-                  float* out) {
+void rmsnorm_rows(const float* x, const std::vector<float>& w, std::size_t rows, std::size_t dim,
+                  float eps, float* out) {
     rk::parallel_for(0, rows, 64, [&](std::size_t b, std::size_t e) {
         for (std::size_t r = b; r < e; ++r) {
             rk::rmsnorm(x + r * dim, w.data(), dim, eps, out + r * dim);
@@ -25,7 +25,8 @@ void rmsnorm_rows(const float* x, const std::vector<float>& w, std::size_t rows,
 
 } // namespace
 
-void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv, std::span<const rk::paged_seq> seqs) {
+void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
+                         std::span<const rk::paged_seq> seqs) {
     const llama_config& c = model_->config();
     const layer_weights& w = model_->layers()[l];
     const std::size_t dim = c.dim, qd = c.q_dim(), kvd = c.kv_dim();
@@ -39,8 +40,10 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv, std::s
     float* varena = kv.v(l);
     rk::parallel_for(0, rows, 32, [&](std::size_t b, std::size_t e) {
         for (std::size_t r = b; r < e; ++r) {
-            rk::rope(q_.data() + r * qd, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope);
-            rk::rope(k_.data() + r * kvd, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope);
+            rk::rope(q_.data() + r * qd, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base,
+                     c.rope);
+            rk::rope(k_.data() + r * kvd, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r],
+                     c.rope_base, c.rope);
             const std::size_t off = lay.offset(table_[r], pos_[r]);
             std::copy_n(k_.data() + r * kvd, kvd, karena + off);
             std::copy_n(v_.data() + r * kvd, kvd, varena + off);
@@ -77,7 +80,8 @@ std::span<const float> forward_pass::run(std::span<const seq_step> batch, kv_sto
         }
         for (auto b : s.block_table) {
             if (b < 0 || std::size_t(b) >= kv.n_blocks()) {
-                throw std::invalid_argument("forward: block id " + std::to_string(b) + " out of range");
+                throw std::invalid_argument("forward: block id " + std::to_string(b) +
+                                            " out of range");
             }
         }
         seqs.push_back({s.block_table.data(), s.n_past, s.tokens.size(), rows});
@@ -103,7 +107,8 @@ std::span<const float> forward_pass::run(std::span<const seq_step> batch, kv_sto
     for (const auto& s : batch) {
         for (token_id t : s.tokens) {
             if (t < 0 || std::size_t(t) >= c.vocab_size) {
-                throw std::invalid_argument("forward: token id " + std::to_string(t) + " outside the vocabulary");
+                throw std::invalid_argument("forward: token id " + std::to_string(t) +
+                                            " outside the vocabulary");
             }
             const auto& e = model_->token_embd();
             rk::dequantize_row(e.type, e.row(std::size_t(t)), dim, x_.data() + r * dim);

@@ -22,7 +22,7 @@ struct seq_step {
 /// Runs forward steps; owns its scratch buffers, so one instance serves one
 /// thread of control at a time. Weights are shared read-only.
 class forward_pass {
-public:
+  public:
     explicit forward_pass(std::shared_ptr<const model> m);
 
     /// Writes the new tokens' K/V into kv and returns logits (n_out, vocab):
@@ -32,16 +32,18 @@ public:
 
     const model& weights() const { return *model_; }
 
-private:
-    void layer(std::size_t l, std::size_t rows, kv_storage& kv, std::span<const kernels::paged_seq> seqs);
+  private:
+    void layer(std::size_t l, std::size_t rows, kv_storage& kv,
+               std::span<const kernels::paged_seq> seqs);
 
     std::shared_ptr<const model> model_;
-    std::vector<std::size_t> pos_;            // (rows) position of each row
-    std::vector<const std::int32_t*> table_;  // (rows) block table of each row
-    std::vector<float> x_, xb_, xb2_;         // (rows, dim)
-    std::vector<float> q_, k_, v_, att_;      // (rows, q_dim) (rows, kv_dim) (rows, kv_dim) (rows, q_dim)
-    std::vector<float> hb_, hb2_;             // (rows, ffn)
-    std::vector<float> out_rows_, logits_;    // (n_out, dim) (n_out, vocab)
+    std::vector<std::size_t> pos_;           // (rows) position of each row
+    std::vector<const std::int32_t*> table_; // (rows) block table of each row
+    std::vector<float> x_, xb_, xb2_;        // (rows, dim)
+    std::vector<float> q_, k_, v_,
+        att_;                     // (rows, q_dim) (rows, kv_dim) (rows, kv_dim) (rows, q_dim)
+    std::vector<float> hb_, hb2_; // (rows, ffn)
+    std::vector<float> out_rows_, logits_; // (n_out, dim) (n_out, vocab)
 };
 
 } // namespace radixrt::runtime

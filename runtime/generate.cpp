@@ -26,8 +26,8 @@ generate_result generate(forward_pass& fwd, const tokenizer& tok, std::span<cons
     using clock = std::chrono::steady_clock;
     const llama_config& c = fwd.weights().config();
     if (prompt.empty() || prompt.size() >= c.context_length) {
-        throw std::invalid_argument("prompt of " + std::to_string(prompt.size()) + " tokens: need 1 to " +
-                                    std::to_string(c.context_length - 1));
+        throw std::invalid_argument("prompt of " + std::to_string(prompt.size()) +
+                                    " tokens: need 1 to " + std::to_string(c.context_length - 1));
     }
     const std::size_t total = std::min(c.context_length, prompt.size() + opt.max_tokens);
     const std::size_t block = 16;

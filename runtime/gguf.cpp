@@ -13,11 +13,11 @@ namespace radixrt::runtime {
 namespace {
 
 constexpr ggml_type_traits type_table[] = {
-    {0, "F32", 1, 4},       {1, "F16", 1, 2},        {2, "Q4_0", 32, 18},    {3, "Q4_1", 32, 20},
-    {6, "Q5_0", 32, 22},    {7, "Q5_1", 32, 24},     {8, "Q8_0", 32, 34},    {9, "Q8_1", 32, 36},
-    {10, "Q2_K", 256, 84},  {11, "Q3_K", 256, 110},  {12, "Q4_K", 256, 144}, {13, "Q5_K", 256, 176},
-    {14, "Q6_K", 256, 210}, {15, "Q8_K", 256, 292},  {24, "I8", 1, 1},       {25, "I16", 1, 2},
-    {26, "I32", 1, 4},      {27, "I64", 1, 8},       {28, "F64", 1, 8},      {30, "BF16", 1, 2},
+    {0, "F32", 1, 4},       {1, "F16", 1, 2},       {2, "Q4_0", 32, 18},    {3, "Q4_1", 32, 20},
+    {6, "Q5_0", 32, 22},    {7, "Q5_1", 32, 24},    {8, "Q8_0", 32, 34},    {9, "Q8_1", 32, 36},
+    {10, "Q2_K", 256, 84},  {11, "Q3_K", 256, 110}, {12, "Q4_K", 256, 144}, {13, "Q5_K", 256, 176},
+    {14, "Q6_K", 256, 210}, {15, "Q8_K", 256, 292}, {24, "I8", 1, 1},       {25, "I16", 1, 2},
+    {26, "I32", 1, 4},      {27, "I64", 1, 8},      {28, "F64", 1, 8},      {30, "BF16", 1, 2},
 };
 
 constexpr std::uint32_t gguf_magic = 0x46554747; // "GGUF" little-endian
@@ -25,7 +25,7 @@ constexpr std::uint64_t max_dims = 4;
 
 // Bounds-checked little-endian cursor; every read names what it reads.
 class cursor {
-public:
+  public:
     cursor(const unsigned char* p, std::uint64_t size) : p_(p), size_(size) {}
 
     std::uint64_t pos() const { return pos_; }
@@ -33,8 +33,9 @@ public:
 
     void need(std::uint64_t n, const char* what) const {
         if (n > remaining()) {
-            throw gguf_error("truncated file: " + std::string(what) + " at offset " + std::to_string(pos_) +
-                             " needs " + std::to_string(n) + " bytes, " + std::to_string(remaining()) + " left");
+            throw gguf_error("truncated file: " + std::string(what) + " at offset " +
+                             std::to_string(pos_) + " needs " + std::to_string(n) + " bytes, " +
+                             std::to_string(remaining()) + " left");
         }
     }
     template <typename T> T read(const char* what) {
@@ -52,7 +53,7 @@ public:
         return s;
     }
 
-private:
+  private:
     const unsigned char* p_;
     std::uint64_t size_;
     std::uint64_t pos_ = 0;
@@ -139,7 +140,8 @@ gguf_value read_value(cursor& c, gguf_type t, const std::string& key) {
     }
     const auto n = c.read<std::uint64_t>(key.c_str());
     if (n > c.remaining() / scalar_size(a.elem)) {
-        throw gguf_error("metadata '" + key + "': array of " + std::to_string(n) + " elements exceeds the file");
+        throw gguf_error("metadata '" + key + "': array of " + std::to_string(n) +
+                         " elements exceeds the file");
     }
     for (std::uint64_t i = 0; i < n; ++i) {
         gguf_value v = read_scalar(c, a.elem, key);
@@ -266,14 +268,15 @@ void gguf_file::parse() {
     }
     version_ = c.read<std::uint32_t>("version");
     if (version_ != 2 && version_ != 3) {
-        throw gguf_error("unsupported GGUF version " + std::to_string(version_) + " (supported: 2, 3)");
+        throw gguf_error("unsupported GGUF version " + std::to_string(version_) +
+                         " (supported: 2, 3)");
     }
     const auto n_tensors = c.read<std::uint64_t>("tensor count");
     const auto n_kv = c.read<std::uint64_t>("metadata count");
     // Each entry takes at least its fixed-size fields: reject impossible counts early.
     if (n_kv > c.remaining() / 12 || n_tensors > c.remaining() / 24) {
-        throw gguf_error("header counts (" + std::to_string(n_kv) + " metadata, " + std::to_string(n_tensors) +
-                         " tensors) exceed the file size");
+        throw gguf_error("header counts (" + std::to_string(n_kv) + " metadata, " +
+                         std::to_string(n_tensors) + " tensors) exceed the file size");
     }
     for (std::uint64_t i = 0; i < n_kv; ++i) {
         std::string key = c.read_string("metadata key");
@@ -295,7 +298,8 @@ void gguf_file::parse() {
         t.name = c.read_string("tensor name");
         const auto nd = c.read<std::uint32_t>("tensor dimension count");
         if (nd == 0 || nd > max_dims) {
-            throw gguf_error("tensor '" + t.name + "': " + std::to_string(nd) + " dimensions (1..4 allowed)");
+            throw gguf_error("tensor '" + t.name + "': " + std::to_string(nd) +
+                             " dimensions (1..4 allowed)");
         }
         std::uint64_t elems = 1;
         for (std::uint32_t d = 0; d < nd; ++d) {
@@ -309,7 +313,8 @@ void gguf_file::parse() {
         t.ggml_type = c.read<std::uint32_t>("tensor type");
         const auto* traits = find_ggml_type(t.ggml_type);
         if (traits == nullptr) {
-            throw gguf_error("tensor '" + t.name + "': unknown ggml type " + std::to_string(t.ggml_type));
+            throw gguf_error("tensor '" + t.name + "': unknown ggml type " +
+                             std::to_string(t.ggml_type));
         }
         if (t.dims[0] % traits->block != 0) {
             throw gguf_error("tensor '" + t.name + "': row length " + std::to_string(t.dims[0]) +
@@ -318,7 +323,8 @@ void gguf_file::parse() {
         t.bytes = elems / traits->block * traits->block_bytes;
         t.offset = c.read<std::uint64_t>("tensor offset");
         if (t.offset % alignment_ != 0) {
-            throw gguf_error("tensor '" + t.name + "': offset " + std::to_string(t.offset) + " is not aligned");
+            throw gguf_error("tensor '" + t.name + "': offset " + std::to_string(t.offset) +
+                             " is not aligned");
         }
         if (!tensor_index_.emplace(t.name, tensors_.size()).second) {
             throw gguf_error("duplicate tensor '" + t.name + "'");
@@ -333,7 +339,8 @@ void gguf_file::parse() {
     for (auto& t : tensors_) {
         if (t.offset > data_size || t.bytes > data_size - t.offset) {
             throw gguf_error("tensor '" + t.name + "': data [" + std::to_string(t.offset) + ", +" +
-                             std::to_string(t.bytes) + ") lies beyond the end of the file (data section is " +
+                             std::to_string(t.bytes) +
+                             ") lies beyond the end of the file (data section is " +
                              std::to_string(data_size) + " bytes)");
         }
         t.data = base_ + data_start + t.offset;
@@ -413,7 +420,9 @@ void put_bytes(std::vector<char>& out, const void* p, std::size_t n) {
     }
 }
 
-template <typename T> void put(std::vector<char>& out, T v) { put_bytes(out, &v, sizeof v); }
+template <typename T> void put(std::vector<char>& out, T v) {
+    put_bytes(out, &v, sizeof v);
+}
 
 void put_string(std::vector<char>& out, const std::string& s) {
     put<std::uint64_t>(out, s.size());
@@ -478,10 +487,12 @@ void put_value(std::vector<char>& out, const gguf_value& v) {
 
 } // namespace
 
-void gguf_writer::add(std::string key, gguf_value value) { kv_.emplace_back(std::move(key), std::move(value)); }
+void gguf_writer::add(std::string key, gguf_value value) {
+    kv_.emplace_back(std::move(key), std::move(value));
+}
 
-void gguf_writer::add_tensor(std::string name, std::vector<std::uint64_t> dims, std::uint32_t ggml_type,
-                             std::vector<char> data) {
+void gguf_writer::add_tensor(std::string name, std::vector<std::uint64_t> dims,
+                             std::uint32_t ggml_type, std::vector<char> data) {
     tensors_.push_back({std::move(name), std::move(dims), ggml_type, std::move(data)});
 }
 

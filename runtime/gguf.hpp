@@ -23,8 +23,19 @@ struct gguf_error : std::runtime_error {
 };
 
 enum class gguf_type : std::uint32_t {
-    u8 = 0, i8 = 1, u16 = 2, i16 = 3, u32 = 4, i32 = 5, f32 = 6, boolean = 7,
-    string = 8, array = 9, u64 = 10, i64 = 11, f64 = 12,
+    u8 = 0,
+    i8 = 1,
+    u16 = 2,
+    i16 = 3,
+    u32 = 4,
+    i32 = 5,
+    f32 = 6,
+    boolean = 7,
+    string = 8,
+    array = 9,
+    u64 = 10,
+    i64 = 11,
+    f64 = 12,
 };
 
 /// Arrays keep their element type; numbers widen to int64 / double.
@@ -62,7 +73,7 @@ struct gguf_tensor {
 };
 
 class gguf_file {
-public:
+  public:
     /// Maps the file read-only and parses it.
     static gguf_file open(const std::string& path);
     /// Parses an in-memory image (the built-in model takes this path).
@@ -82,7 +93,7 @@ public:
     std::optional<double> get_float(std::string_view key) const;
     const gguf_array* get_array(std::string_view key) const;
 
-private:
+  private:
     void parse();
 
     std::shared_ptr<const void> storage_; // mapping or buffer; keeps data alive
@@ -98,14 +109,14 @@ private:
 /// Builds a GGUF v3 image: metadata in insertion order, then tensor infos,
 /// then the data, each tensor aligned to 32 bytes.
 class gguf_writer {
-public:
+  public:
     void add(std::string key, gguf_value value);
     void add_tensor(std::string name, std::vector<std::uint64_t> dims, std::uint32_t ggml_type,
                     std::vector<char> data);
     std::vector<char> bytes() const;
     void write(const std::string& path) const;
 
-private:
+  private:
     struct tensor_entry {
         std::string name;
         std::vector<std::uint64_t> dims;

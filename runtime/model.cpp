@@ -5,7 +5,9 @@
 namespace radixrt::runtime {
 namespace {
 
-std::string supported_types() { return "F32, F16, BF16, Q8_0"; }
+std::string supported_types() {
+    return "F32, F16, BF16, Q8_0";
+}
 
 std::size_t require_uint(const gguf_file& f, const std::string& key) {
     auto v = f.get_uint(key);
@@ -15,7 +17,8 @@ std::size_t require_uint(const gguf_file& f, const std::string& key) {
     return std::size_t(*v);
 }
 
-kernels::weight_view matrix(const gguf_file& f, const std::string& name, std::size_t rows, std::size_t cols) {
+kernels::weight_view matrix(const gguf_file& f, const std::string& name, std::size_t rows,
+                            std::size_t cols) {
     const gguf_tensor* t = f.tensor(name);
     if (t == nullptr) {
         throw gguf_error("tensor '" + name + "' is missing");
@@ -25,8 +28,8 @@ kernels::weight_view matrix(const gguf_file& f, const std::string& name, std::si
         for (auto d : t->dims) {
             got += (got.empty() ? "" : " x ") + std::to_string(d);
         }
-        throw gguf_error("tensor '" + name + "' has shape " + got + ", expected " + std::to_string(cols) + " x " +
-                         std::to_string(rows));
+        throw gguf_error("tensor '" + name + "' has shape " + got + ", expected " +
+                         std::to_string(cols) + " x " + std::to_string(rows));
     }
     auto type = to_dtype(t->ggml_type);
     if (!type) {
@@ -43,7 +46,8 @@ std::vector<float> vector_f32(const gguf_file& f, const std::string& name, std::
     }
     auto type = to_dtype(t->ggml_type);
     if (t->elements() != n || t->dims[0] != n || !type) {
-        throw gguf_error("tensor '" + name + "' should be " + std::to_string(n) + " F32/F16/BF16 values");
+        throw gguf_error("tensor '" + name + "' should be " + std::to_string(n) +
+                         " F32/F16/BF16 values");
     }
     std::vector<float> out(n);
     kernels::dequantize_row(*type, t->data, n, out.data());
@@ -63,14 +67,16 @@ llama_config read_config(const gguf_file& f) {
     c.ffn_dim = require_uint(f, "llama.feed_forward_length");
     c.context_length = f.get_uint("llama.context_length").value_or(2048);
     if (c.context_length > (1u << 24)) {
-        throw gguf_error("llama.context_length " + std::to_string(c.context_length) + " is out of range");
+        throw gguf_error("llama.context_length " + std::to_string(c.context_length) +
+                         " is out of range");
     }
     c.rms_eps = float(f.get_float("llama.attention.layer_norm_rms_epsilon").value_or(1e-5));
     c.rope_base = float(f.get_float("llama.rope.freq_base").value_or(10000.0));
-    if (c.dim % c.n_heads != 0 || c.n_kv_heads == 0 || c.n_heads % c.n_kv_heads != 0 || c.n_layers > 4096 ||
-        c.context_length == 0 || !(c.rms_eps > 0) || !(c.rope_base > 0)) {
-        throw gguf_error("inconsistent llama hyper-parameters (heads " + std::to_string(c.n_heads) + ", kv heads " +
-                         std::to_string(c.n_kv_heads) + ", dim " + std::to_string(c.dim) + ")");
+    if (c.dim % c.n_heads != 0 || c.n_kv_heads == 0 || c.n_heads % c.n_kv_heads != 0 ||
+        c.n_layers > 4096 || c.context_length == 0 || !(c.rms_eps > 0) || !(c.rope_base > 0)) {
+        throw gguf_error("inconsistent llama hyper-parameters (heads " + std::to_string(c.n_heads) +
+                         ", kv heads " + std::to_string(c.n_kv_heads) + ", dim " +
+                         std::to_string(c.dim) + ")");
     }
     c.head_dim = c.dim / c.n_heads;
     c.rope_dim = f.get_uint("llama.rope.dimension_count").value_or(c.head_dim);
@@ -104,7 +110,8 @@ std::shared_ptr<const model> model::from_gguf(gguf_file file, std::string name) 
     const gguf_file& f = m->file_;
     auto& c = m->cfg_ = read_config(f);
     m->token_embd_ = matrix(f, "token_embd.weight", c.vocab_size, c.dim);
-    m->output_ = f.tensor("output.weight") ? matrix(f, "output.weight", c.vocab_size, c.dim) : m->token_embd_;
+    m->output_ = f.tensor("output.weight") ? matrix(f, "output.weight", c.vocab_size, c.dim)
+                                           : m->token_embd_;
     m->output_norm_ = vector_f32(f, "output_norm.weight", c.dim);
     for (std::size_t l = 0; l < c.n_layers; ++l) {
         const std::string p = "blk." + std::to_string(l) + ".";

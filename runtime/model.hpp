@@ -12,7 +12,7 @@
 namespace radixrt::runtime {
 
 struct llama_config {
-    std::size_t dim = 0;        // embedding length
+    std::size_t dim = 0; // embedding length
     std::size_t n_layers = 0;
     std::size_t n_heads = 0;
     std::size_t n_kv_heads = 0; // GQA when < n_heads
@@ -30,14 +30,14 @@ struct llama_config {
 };
 
 struct layer_weights {
-    std::vector<float> attn_norm;            // (dim)
-    kernels::weight_view wq, wk, wv, wo;     // (q_dim, dim) (kv_dim, dim) (kv_dim, dim) (dim, q_dim)
-    std::vector<float> ffn_norm;             // (dim)
+    std::vector<float> attn_norm;        // (dim)
+    kernels::weight_view wq, wk, wv, wo; // (q_dim, dim) (kv_dim, dim) (kv_dim, dim) (dim, q_dim)
+    std::vector<float> ffn_norm;         // (dim)
     kernels::weight_view w_gate, w_up, w_down; // (ffn, dim) (ffn, dim) (dim, ffn)
 };
 
 class model {
-public:
+  public:
     /// Loads a GGUF file (mmap). Throws gguf_error with a clear message for a
     /// corrupt file, an unsupported architecture or tensor type, or a shape
     /// that disagrees with the metadata.
@@ -55,7 +55,7 @@ public:
     /// Bytes of weight data.
     std::size_t weight_bytes() const;
 
-private:
+  private:
     gguf_file file_;
     std::string name_;
     llama_config cfg_;

@@ -64,7 +64,8 @@ void sampler::apply_penalties(std::span<float> logits) const {
     }
     for (const auto& [id, c] : output_counts_) {
         if (id >= 0 && id < n) {
-            logits[std::size_t(id)] -= params_.presence_penalty + params_.frequency_penalty * float(c);
+            logits[std::size_t(id)] -=
+                params_.presence_penalty + params_.frequency_penalty * float(c);
         }
     }
 }
@@ -95,9 +96,12 @@ sampled sampler::sample(std::span<float> logits) {
         for (std::size_t i = 0; i < n; ++i) {
             candidates_.emplace_back(logits[i] * inv_t, token_id(i));
         }
-        auto by_logit = [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); };
+        auto by_logit = [](const auto& a, const auto& b) {
+            return a.first > b.first || (a.first == b.first && a.second < b.second);
+        };
         std::size_t keep = params_.top_k > 0 ? std::min(params_.top_k, n) : n;
-        std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep), candidates_.end(), by_logit);
+        std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep),
+                          candidates_.end(), by_logit);
         candidates_.resize(keep);
         // probabilities of the kept candidates
         const float mx = candidates_[0].first;

@@ -27,23 +27,24 @@ struct sampling_params {
 
 /// A small, fully specified generator (xoshiro256**), identical everywhere.
 class rng {
-public:
+  public:
     explicit rng(std::uint64_t seed);
     std::uint64_t next();
     /// Uniform in [0, 1).
     double uniform() { return double(next() >> 11) * 0x1.0p-53; }
 
-private:
+  private:
     std::uint64_t s_[4];
 };
 
 struct sampled {
     token_id id;
-    float logprob; // log-probability of id under the final distribution (greedy: after penalties, T = 1)
+    float logprob; // log-probability of id under the final distribution (greedy: after penalties, T
+                   // = 1)
 };
 
 class sampler {
-public:
+  public:
     sampler(sampling_params params, std::span<const token_id> prompt);
 
     /// Picks the next token from logits (vocab) and records it for penalties.
@@ -52,7 +53,7 @@ public:
 
     const sampling_params& params() const { return params_; }
 
-private:
+  private:
     void apply_penalties(std::span<float> logits) const;
 
     sampling_params params_;

@@ -12,14 +12,18 @@ namespace {
 // model babbles words rather than random bytes. Encoding never produces them
 // (SentencePiece merges need every intermediate piece); decoding shows them.
 constexpr const char* demo_words[] = {
-    "the", "of", "and", "to", "in", "is", "was", "that", "for", "on", "with", "as", "by", "at", "from",
-    "his", "her", "they", "we", "you", "it", "this", "an", "be", "are", "have", "had", "not", "but", "or",
-    "one", "all", "there", "when", "which", "their", "said", "time", "day", "night", "little", "old", "new",
-    "great", "small", "house", "river", "forest", "king", "queen", "story", "world", "light", "dark", "cat",
-    "dog", "bird", "tree", "stone", "road", "city", "sea", "sun", "moon", "star", "friend", "heart", "door",
-    "window", "garden", "music", "dream", "found", "went", "came", "saw", "made", "took", "gave", "looked",
-    "walked", "ran", "sang", "slept", "laughed", "quietly", "again", "away", "home", "together", "never",
-    "always", "once", "upon", "long", "ago", "morning", "evening", "water", "fire", "wind", "rain",
+    "the",   "of",     "and",    "to",      "in",      "is",     "was",     "that",    "for",
+    "on",    "with",   "as",     "by",      "at",      "from",   "his",     "her",     "they",
+    "we",    "you",    "it",     "this",    "an",      "be",     "are",     "have",    "had",
+    "not",   "but",    "or",     "one",     "all",     "there",  "when",    "which",   "their",
+    "said",  "time",   "day",    "night",   "little",  "old",    "new",     "great",   "small",
+    "house", "river",  "forest", "king",    "queen",   "story",  "world",   "light",   "dark",
+    "cat",   "dog",    "bird",   "tree",    "stone",   "road",   "city",    "sea",     "sun",
+    "moon",  "star",   "friend", "heart",   "door",    "window", "garden",  "music",   "dream",
+    "found", "went",   "came",   "saw",     "made",    "took",   "gave",    "looked",  "walked",
+    "ran",   "sang",   "slept",  "laughed", "quietly", "again",  "away",    "home",    "together",
+    "never", "always", "once",   "upon",    "long",    "ago",    "morning", "evening", "water",
+    "fire",  "wind",   "rain",
 };
 
 // Whether a byte-vocabulary token may be sampled by the built-in model:
@@ -73,7 +77,8 @@ void byte_vocab(gguf_writer& w, std::size_t vocab) {
 constexpr std::size_t byte_vocab_size = 260 + std::size(demo_words);
 
 // rows x cols uniform weights with variance scale^2 / cols, stored as type.
-std::vector<char> random_matrix(rng& g, std::size_t rows, std::size_t cols, kernels::dtype type, float scale) {
+std::vector<char> random_matrix(rng& g, std::size_t rows, std::size_t cols, kernels::dtype type,
+                                float scale) {
     const float a = scale * std::sqrt(3.0f / float(cols));
     std::vector<float> row(cols);
     const std::size_t rb = kernels::row_bytes(type, cols);
@@ -97,23 +102,27 @@ std::vector<char> ones(std::size_t n) {
 synth_spec synth_preset(std::string_view name) {
     synth_spec s;
     if (name == "tiny") {
-        s.dim = 64, s.n_layers = 2, s.n_heads = 4, s.n_kv_heads = 2, s.ffn_dim = 192, s.context_length = 512;
+        s.dim = 64, s.n_layers = 2, s.n_heads = 4, s.n_kv_heads = 2, s.ffn_dim = 192,
+        s.context_length = 512;
     } else if (name == "small") {
         // the defaults
     } else if (name == "110m") {
         s.dim = 768, s.n_layers = 12, s.n_heads = 12, s.n_kv_heads = 12, s.ffn_dim = 2048;
         s.vocab_size = 32000, s.context_length = 1024;
     } else {
-        throw std::invalid_argument("unknown preset '" + std::string(name) + "' (presets: tiny, small, 110m)");
+        throw std::invalid_argument("unknown preset '" + std::string(name) +
+                                    "' (presets: tiny, small, 110m)");
     }
     return s;
 }
 
 gguf_writer synth_gguf(const synth_spec& s) {
-    if (s.dim == 0 || s.n_heads == 0 || s.dim % s.n_heads != 0 || s.n_kv_heads == 0 || s.n_heads % s.n_kv_heads != 0 ||
-        (s.dim / s.n_heads) % 2 != 0 || s.n_layers == 0 || s.ffn_dim == 0 || s.context_length == 0) {
-        throw std::invalid_argument("impossible model shape: dim must be a multiple of heads, heads of kv-heads, "
-                                    "head dim even, every size > 0");
+    if (s.dim == 0 || s.n_heads == 0 || s.dim % s.n_heads != 0 || s.n_kv_heads == 0 ||
+        s.n_heads % s.n_kv_heads != 0 || (s.dim / s.n_heads) % 2 != 0 || s.n_layers == 0 ||
+        s.ffn_dim == 0 || s.context_length == 0) {
+        throw std::invalid_argument(
+            "impossible model shape: dim must be a multiple of heads, heads of kv-heads, "
+            "head dim even, every size > 0");
     }
     if (s.type == kernels::dtype::q8_0 && (s.dim % 32 != 0 || s.ffn_dim % 32 != 0)) {
         throw std::invalid_argument("q8_0 needs dim and ffn to be multiples of 32");
@@ -157,7 +166,8 @@ gguf_writer synth_gguf(const synth_spec& s) {
     rng g(s.seed);
     const auto t = ggml_type_id(s.type);
     const std::size_t hd = s.dim / s.n_heads, kvd = s.n_kv_heads * hd;
-    auto mat = [&](const std::string& name, std::size_t rows, std::size_t cols, float scale = 1.0f) {
+    auto mat = [&](const std::string& name, std::size_t rows, std::size_t cols,
+                   float scale = 1.0f) {
         w.add_tensor(name, {cols, rows}, t, random_matrix(g, rows, cols, s.type, scale));
     };
     // Embeddings with unit variance per element, so hidden states start at rms ~1.

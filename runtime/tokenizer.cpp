@@ -62,7 +62,8 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
         throw gguf_error("the file has no tokenizer (tokenizer.ggml.model is missing)");
     }
     if (*kind != "llama") {
-        throw gguf_error("tokenizer '" + *kind + "' is not supported (supported: llama / SentencePiece)");
+        throw gguf_error("tokenizer '" + *kind +
+                         "' is not supported (supported: llama / SentencePiece)");
     }
     const gguf_array* toks = f.get_array("tokenizer.ggml.tokens");
     if (toks == nullptr || toks->strings.empty() || toks->strings.size() > (1u << 24)) {
@@ -75,10 +76,11 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
     t.kinds_.assign(n, token_kind::normal);
     if (const gguf_array* s = f.get_array("tokenizer.ggml.scores")) {
         if (s->floats.size() != n) {
-            throw gguf_error("tokenizer.ggml.scores has " + std::to_string(s->size()) + " entries for " +
-                             std::to_string(n) + " tokens");
+            throw gguf_error("tokenizer.ggml.scores has " + std::to_string(s->size()) +
+                             " entries for " + std::to_string(n) + " tokens");
         }
-        std::transform(s->floats.begin(), s->floats.end(), t.scores_.begin(), [](double d) { return float(d); });
+        std::transform(s->floats.begin(), s->floats.end(), t.scores_.begin(),
+                       [](double d) { return float(d); });
     }
     if (const gguf_array* k = f.get_array("tokenizer.ggml.token_type")) {
         if (k->ints.size() != n) {
@@ -95,7 +97,8 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
             return fallback;
         }
         if (*v >= n) {
-            throw gguf_error(std::string(key) + " = " + std::to_string(*v) + " is outside the vocabulary");
+            throw gguf_error(std::string(key) + " = " + std::to_string(*v) +
+                             " is outside the vocabulary");
         }
         return token_id(*v);
     };
@@ -103,10 +106,12 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
     t.eos_ = id_of("tokenizer.ggml.eos_token_id", 2);
     t.unk_ = id_of("tokenizer.ggml.unknown_token_id", 0);
     t.eot_ = id_of("tokenizer.ggml.eot_token_id", -1);
-    if (const auto* v = f.find("tokenizer.ggml.add_bos_token"); v && std::holds_alternative<bool>(*v)) {
+    if (const auto* v = f.find("tokenizer.ggml.add_bos_token");
+        v && std::holds_alternative<bool>(*v)) {
         t.add_bos_ = std::get<bool>(*v);
     }
-    if (const auto* v = f.find("tokenizer.ggml.add_space_prefix"); v && std::holds_alternative<bool>(*v)) {
+    if (const auto* v = f.find("tokenizer.ggml.add_space_prefix");
+        v && std::holds_alternative<bool>(*v)) {
         t.add_space_prefix_ = std::get<bool>(*v);
     }
     std::fill(std::begin(t.byte_tokens_), std::end(t.byte_tokens_), -1);
@@ -127,13 +132,16 @@ token_id tokenizer::lookup(std::string_view s) const {
     return it == index_.end() ? -1 : it->second;
 }
 
-bool tokenizer::is_eog(token_id id) const { return id == eos_ || (eot_ >= 0 && id == eot_); }
+bool tokenizer::is_eog(token_id id) const {
+    return id == eos_ || (eot_ >= 0 && id == eot_);
+}
 
 void tokenizer::encode_fragment(std::string_view raw, std::vector<token_id>& out) const {
     const std::string text = replace_all(raw, " ", space_marker);
     std::vector<symbol> syms;
     for (std::size_t pos = 0; pos < text.size();) {
-        const std::size_t len = std::min(utf8_len(static_cast<unsigned char>(text[pos])), text.size() - pos);
+        const std::size_t len =
+            std::min(utf8_len(static_cast<unsigned char>(text[pos])), text.size() - pos);
         syms.push_back({int(syms.size()) - 1, int(syms.size()) + 1, pos, len});
         pos += len;
     }
@@ -185,7 +193,8 @@ void tokenizer::encode_fragment(std::string_view raw, std::vector<token_id>& out
     }
 }
 
-std::vector<token_id> tokenizer::encode(std::string_view text, bool add_bos, bool parse_special) const {
+std::vector<token_id> tokenizer::encode(std::string_view text, bool add_bos,
+                                        bool parse_special) const {
     std::vector<token_id> out;
     if (add_bos && add_bos_) {
         out.push_back(bos_);
@@ -202,7 +211,8 @@ std::vector<token_id> tokenizer::encode(std::string_view text, bool add_bos, boo
                 if (kinds_[i] != token_kind::control && kinds_[i] != token_kind::user_defined) {
                     continue;
                 }
-                const auto p = tokens_[i].empty() ? std::string_view::npos : text.find(tokens_[i], pos);
+                const auto p =
+                    tokens_[i].empty() ? std::string_view::npos : text.find(tokens_[i], pos);
                 if (p < hit || (p == hit && tokens_[i].size() > hit_len)) {
                     hit = p;
                     hit_len = tokens_[i].size();
@@ -210,7 +220,8 @@ std::vector<token_id> tokenizer::encode(std::string_view text, bool add_bos, boo
                 }
             }
         }
-        const std::string_view plain = text.substr(pos, hit == std::string_view::npos ? hit : hit - pos);
+        const std::string_view plain =
+            text.substr(pos, hit == std::string_view::npos ? hit : hit - pos);
         if (!plain.empty()) {
             std::string piece;
             if (add_space_prefix_ && first) {
@@ -241,7 +252,8 @@ std::string tokenizer::piece(token_id id) const {
         return "\xe2\x96\x85"; // U+2585, as SentencePiece shows <unk>
     case token_kind::byte: {
         unsigned b = 0;
-        return std::sscanf(t.c_str(), "<0x%02X>", &b) == 1 ? std::string(1, char(b)) : std::string();
+        return std::sscanf(t.c_str(), "<0x%02X>", &b) == 1 ? std::string(1, char(b))
+                                                           : std::string();
     }
     case token_kind::user_defined:
         return t;

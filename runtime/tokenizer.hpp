@@ -17,17 +17,25 @@ namespace radixrt::runtime {
 using token_id = std::int32_t;
 
 /// GGUF tokenizer.ggml.token_type values.
-enum class token_kind : std::uint8_t { normal = 1, unknown = 2, control = 3, user_defined = 4, unused = 5, byte = 6 };
+enum class token_kind : std::uint8_t {
+    normal = 1,
+    unknown = 2,
+    control = 3,
+    user_defined = 4,
+    unused = 5,
+    byte = 6
+};
 
 class tokenizer {
-public:
+  public:
     /// Reads tokenizer.ggml.* metadata. Throws gguf_error for a missing or
     /// unsupported vocabulary (only `llama` / SentencePiece is supported).
     static tokenizer from_gguf(const gguf_file& f);
 
     /// Token ids of text. add_bos prepends BOS when the vocabulary wants it;
     /// parse_special turns control-token texts (e.g. "<s>") into their ids.
-    std::vector<token_id> encode(std::string_view text, bool add_bos, bool parse_special = false) const;
+    std::vector<token_id> encode(std::string_view text, bool add_bos,
+                                 bool parse_special = false) const;
 
     /// The bytes a token stands for ("▁" becomes a space; control tokens are empty).
     std::string piece(token_id id) const;
@@ -42,7 +50,7 @@ public:
     const std::string& text(token_id id) const { return tokens_[std::size_t(id)]; }
     bool valid(token_id id) const { return id >= 0 && std::size_t(id) < tokens_.size(); }
 
-private:
+  private:
     void encode_fragment(std::string_view text, std::vector<token_id>& out) const;
     token_id lookup(std::string_view s) const;
 
@@ -60,14 +68,14 @@ private:
 /// character wait for the next token; bytes that can never form a character
 /// become U+FFFD.
 class stream_decoder {
-public:
+  public:
     explicit stream_decoder(const tokenizer& tok) : tok_(&tok) {}
     /// Text completed by this token (possibly empty).
     std::string push(token_id id);
     /// Whatever is left at the end (an incomplete sequence becomes U+FFFD).
     std::string flush();
 
-private:
+  private:
     const tokenizer* tok_;
     std::string pending_;
 };

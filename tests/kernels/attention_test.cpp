@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/cpu.hpp"
 #include "kernels/reference.hpp"
 
 namespace rk = radixrt::kernels;
@@ -23,8 +24,8 @@ struct seq_data {
 // Builds sequences with random contents, scatters their K/V into shuffled
 // arena blocks, runs one batched paged call, and compares every sequence with
 // contiguous reference attention.
-void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size_t heads, std::size_t kv_heads,
-              std::size_t hd, std::size_t block_size, unsigned seed) {
+void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size_t heads,
+              std::size_t kv_heads, std::size_t hd, std::size_t block_size, unsigned seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> nd;
     rk::kv_layout layout{block_size, kv_heads, hd};
@@ -71,17 +72,23 @@ void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size
         row += s.n_new;
     }
     const float scale = 1.0f / std::sqrt(float(hd));
-    rk::paged_attention(q.data(), out.data(), seqs, karena.data(), varena.data(), layout, heads, scale);
-    row = 0;
-    for (auto& s : data) {
-        std::vector<float> want(s.q.size());
-        rk::reference::attention(s.q.data(), s.k.data(), s.v.data(), s.n_new, s.n_past, heads, kv_heads, hd, scale,
-                                 want.data());
-        for (std::size_t i = 0; i < want.size(); ++i) {
-            ASSERT_NEAR(out[row * heads * hd + i], want[i], 1e-4)
-                << "heads=" << heads << " kv=" << kv_heads << " past=" << s.n_past << " new=" << s.n_new;
+    for (auto level : {rk::isa::scalar, rk::isa::avx2}) {
+        rk::set_isa(level);
+        rk::paged_attention(q.data(), out.data(), seqs, karena.data(), varena.data(), layout, heads,
+                            scale);
+        rk::set_isa(rk::isa::avx2);
+        row = 0;
+        for (auto& s : data) {
+            std::vector<float> want(s.q.size());
+            rk::reference::attention(s.q.data(), s.k.data(), s.v.data(), s.n_new, s.n_past, heads,
+                                     kv_heads, hd, scale, want.data());
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                ASSERT_NEAR(out[row * heads * hd + i], want[i], 1e-4)
+                    << "heads=" << heads << " kv=" << kv_heads << " past=" << s.n_past
+                    << " new=" << s.n_new;
+            }
+            row += s.n_new;
         }
-        row += s.n_new;
     }
 }
 
@@ -90,7 +97,8 @@ void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size
 TEST(paged_attention, prefill_equals_contiguous_for_gqa_ratios) {
     for (std::size_t ratio : {1u, 2u, 4u, 8u}) {
         run_case({{0, 37}}, 8, 8 / ratio, 16, 16, unsigned(ratio));
-        run_case({{21, 19}}, 8, 8 / ratio, 12, 16, unsigned(ratio + 10)); // cached prefix + new tokens
+        run_case({{21, 19}}, 8, 8 / ratio, 12, 16,
+                 unsigned(ratio + 10)); // cached prefix + new tokens
     }
 }
 

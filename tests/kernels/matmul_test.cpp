@@ -32,7 +32,8 @@ void check(const matmul_case& c, rk::isa level) {
     }
     std::vector<char> wq(c.rows * rk::row_bytes(c.type, c.cols));
     for (std::size_t r = 0; r < c.rows; ++r) {
-        rk::quantize_row(c.type, wf.data() + r * c.cols, c.cols, wq.data() + r * rk::row_bytes(c.type, c.cols));
+        rk::quantize_row(c.type, wf.data() + r * c.cols, c.cols,
+                         wq.data() + r * rk::row_bytes(c.type, c.cols));
     }
     rk::weight_view w{c.type, wq.data(), c.rows, c.cols};
     std::vector<float> want(c.n * c.rows), got(c.n * c.rows, NAN);
@@ -72,5 +73,51 @@ TEST(matmul, large_parallel_shapes) {
     for (auto type : {rk::dtype::f16, rk::dtype::q8_0, rk::dtype::bf16}) {
         check({type, 1, 1000, 256}, rk::isa::avx2);
         check({type, 37, 300, 512}, rk::isa::avx2);
+    }
+}
+
+// A row's result must not depend on the other rows of the call: every n
+// takes the same accumulation order per output, so row r of a batched call
+// equals, bit for bit, the same row computed alone (GEMV vs GEMM paths).
+TEST(matmul, batch_invariant_bit_for_bit) {
+    for (auto type : {rk::dtype::f32, rk::dtype::f16, rk::dtype::bf16, rk::dtype::q8_0}) {
+        for (std::size_t cols : {64u, 100u, 768u}) {
+            if (!rk::row_size_ok(type, cols)) {
+                continue;
+            }
+            const std::size_t rows = 37, n = 11;
+            std::mt19937 rng{unsigned(cols)};
+            std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+            std::vector<float> wf(rows * cols), x(n * cols);
+            for (auto& v : wf) {
+                v = u(rng);
+            }
+            for (auto& v : x) {
+                v = u(rng);
+            }
+            std::vector<char> wq(rows * rk::row_bytes(type, cols));
+            for (std::size_t r = 0; r < rows; ++r) {
+                rk::quantize_row(type, wf.data() + r * cols, cols,
+                                 wq.data() + r * rk::row_bytes(type, cols));
+            }
+            rk::weight_view w{type, wq.data(), rows, cols};
+            for (auto level : {rk::isa::scalar, rk::isa::avx2}) {
+                rk::set_isa(level);
+                std::vector<float> all(n * rows);
+                rk::matmul(x.data(), n, w, all.data());
+                for (std::size_t take : {1u, 2u, 3u, 4u}) { // GEMV (1-3 rows) and GEMM (4) alone
+                    for (std::size_t r = 0; r + take <= n; r += take) {
+                        std::vector<float> part(take * rows);
+                        rk::matmul(x.data() + r * cols, take, w, part.data());
+                        for (std::size_t i = 0; i < part.size(); ++i) {
+                            ASSERT_EQ(part[i], all[r * rows + i])
+                                << rk::dtype_name(type) << " cols=" << cols << " take=" << take
+                                << " isa " << rk::isa_name(level);
+                        }
+                    }
+                }
+            }
+            rk::set_isa(rk::isa::avx2);
+        }
     }
 }

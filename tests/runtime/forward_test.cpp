@@ -21,9 +21,10 @@ namespace {
 std::vector<float> naive_forward(const rr::model& m, const std::vector<rr::token_id>& toks) {
     const auto& c = m.config();
     const std::size_t n = toks.size(), dim = c.dim;
-    std::vector<float> x(n * dim), xb(n * dim), q(n * c.q_dim()), k(n * c.kv_dim()), v(n * c.kv_dim()),
-        att(n * c.q_dim()), tmp(n * dim), g(n * c.ffn_dim), u(n * c.ffn_dim);
-    auto norm = [&](const std::vector<float>& w, const std::vector<float>& in, std::vector<float>& out) {
+    std::vector<float> x(n * dim), xb(n * dim), q(n * c.q_dim()), k(n * c.kv_dim()),
+        v(n * c.kv_dim()), att(n * c.q_dim()), tmp(n * dim), g(n * c.ffn_dim), u(n * c.ffn_dim);
+    auto norm = [&](const std::vector<float>& w, const std::vector<float>& in,
+                    std::vector<float>& out) {
         for (std::size_t r = 0; r < n; ++r) {
             double ss = 0;
             for (std::size_t i = 0; i < dim; ++i) {
@@ -38,7 +39,8 @@ std::vector<float> naive_forward(const rr::model& m, const std::vector<rr::token
     auto rope = [&](float* vec, std::size_t heads, std::size_t pos) { // adjacent pairs
         for (std::size_t h = 0; h < heads; ++h) {
             for (std::size_t i = 0; i < c.rope_dim / 2; ++i) {
-                const double th = double(pos) * std::pow(double(c.rope_base), -2.0 * double(i) / double(c.rope_dim));
+                const double th = double(pos) * std::pow(double(c.rope_base),
+                                                         -2.0 * double(i) / double(c.rope_dim));
                 float* p = vec + h * c.head_dim + 2 * i;
                 const double a = p[0], b = p[1];
                 p[0] = float(a * std::cos(th) - b * std::sin(th));
@@ -47,7 +49,8 @@ std::vector<float> naive_forward(const rr::model& m, const std::vector<rr::token
         }
     };
     for (std::size_t r = 0; r < n; ++r) {
-        rk::dequantize_row(m.token_embd().type, m.token_embd().row(std::size_t(toks[r])), dim, x.data() + r * dim);
+        rk::dequantize_row(m.token_embd().type, m.token_embd().row(std::size_t(toks[r])), dim,
+                           x.data() + r * dim);
     }
     for (const auto& w : m.layers()) {
         norm(w.attn_norm, x, xb);
@@ -58,8 +61,8 @@ std::vector<float> naive_forward(const rr::model& m, const std::vector<rr::token
             rope(q.data() + r * c.q_dim(), c.n_heads, r);
             rope(k.data() + r * c.kv_dim(), c.n_kv_heads, r);
         }
-        rk::reference::attention(q.data(), k.data(), v.data(), n, 0, c.n_heads, c.n_kv_heads, c.head_dim,
-                                 1.0f / std::sqrt(float(c.head_dim)), att.data());
+        rk::reference::attention(q.data(), k.data(), v.data(), n, 0, c.n_heads, c.n_kv_heads,
+                                 c.head_dim, 1.0f / std::sqrt(float(c.head_dim)), att.data());
         rk::reference::matmul(att.data(), n, w.wo, tmp.data());
         for (std::size_t i = 0; i < x.size(); ++i) {
             x[i] += tmp[i];
@@ -97,15 +100,17 @@ std::vector<rr::token_id> random_tokens(std::size_t n, unsigned seed) {
     return t;
 }
 
-void expect_rows_near(std::span<const float> got, const std::vector<float>& want, std::size_t want_row,
-                      std::size_t vocab, const char* what) {
+void expect_rows_near(std::span<const float> got, const std::vector<float>& want,
+                      std::size_t want_row, std::size_t vocab, const char* what) {
     for (std::size_t i = 0; i < vocab; ++i) {
-        ASSERT_NEAR(got[i], want[want_row * vocab + i], 2e-3) << what << " row " << want_row << " logit " << i;
+        ASSERT_NEAR(got[i], want[want_row * vocab + i], 2e-3)
+            << what << " row " << want_row << " logit " << i;
     }
 }
 
 // A block table over shuffled block ids, so paging is really exercised.
-std::vector<std::int32_t> shuffled_table(std::size_t blocks, unsigned seed, std::size_t arena_blocks) {
+std::vector<std::int32_t> shuffled_table(std::size_t blocks, unsigned seed,
+                                         std::size_t arena_blocks) {
     std::vector<std::int32_t> ids(arena_blocks);
     std::iota(ids.begin(), ids.end(), 0);
     std::shuffle(ids.begin(), ids.end(), std::mt19937(seed));
@@ -149,8 +154,8 @@ TEST(forward, batched_sequences_equal_each_alone) {
     auto m = tiny(rk::dtype::f16);
     const auto vocab = m->config().vocab_size;
     rr::forward_pass fwd(m);
-    std::vector<std::vector<rr::token_id>> seqs = {random_tokens(5, 3), random_tokens(33, 4), random_tokens(1, 5),
-                                                   random_tokens(17, 6)};
+    std::vector<std::vector<rr::token_id>> seqs = {random_tokens(5, 3), random_tokens(33, 4),
+                                                   random_tokens(1, 5), random_tokens(17, 6)};
     rr::kv_storage kv(m->config(), 24, 4);
     std::vector<std::vector<std::int32_t>> tables;
     auto ids = shuffled_table(24, 9, 24);
@@ -158,7 +163,8 @@ TEST(forward, batched_sequences_equal_each_alone) {
     std::vector<rr::seq_step> batch;
     for (const auto& s : seqs) {
         const std::size_t nb = (s.size() + 3) / 4;
-        tables.emplace_back(ids.begin() + std::ptrdiff_t(next), ids.begin() + std::ptrdiff_t(next + nb));
+        tables.emplace_back(ids.begin() + std::ptrdiff_t(next),
+                            ids.begin() + std::ptrdiff_t(next + nb));
         next += nb;
     }
     for (std::size_t i = 0; i < seqs.size(); ++i) {
@@ -168,7 +174,8 @@ TEST(forward, batched_sequences_equal_each_alone) {
     std::vector<float> batched(got.begin(), got.end());
     for (std::size_t i = 0; i < seqs.size(); ++i) {
         const auto want = naive_forward(*m, seqs[i]);
-        expect_rows_near(std::span(batched).subspan(i * vocab, vocab), want, seqs[i].size() - 1, vocab, "batched");
+        expect_rows_near(std::span(batched).subspan(i * vocab, vocab), want, seqs[i].size() - 1,
+                         vocab, "batched");
     }
 }
 
@@ -208,4 +215,38 @@ TEST(forward, builtin_model_is_deterministic_across_thread_counts) {
     // A different seed gives a different model.
     rr::forward_pass other(rr::builtin_model(7));
     EXPECT_NE(rr::generate(other, tok, prompt, opt).tokens, one);
+}
+
+// The serving engine relies on this: a sequence's logits do not depend on the
+// batch it runs in nor on how its prompt was chunked, bit for bit.
+TEST(forward, batch_and_chunking_invariant_bit_for_bit) {
+    auto m = tiny(rk::dtype::q8_0);
+    const auto vocab = m->config().vocab_size;
+    rr::forward_pass fwd(m);
+    const auto a = random_tokens(40, 11), b = random_tokens(3, 12), c = random_tokens(21, 13);
+    auto alone = [&](const std::vector<rr::token_id>& t, std::size_t chunk) {
+        rr::kv_storage kv(m->config(), 4, 16);
+        std::vector<std::int32_t> table = {3, 1, 0, 2};
+        std::vector<float> last;
+        for (std::size_t done = 0; done < t.size(); done += chunk) {
+            rr::seq_step s{std::span(t).subspan(done, std::min(chunk, t.size() - done)), done,
+                           table, false};
+            auto out = fwd.run({&s, 1}, kv);
+            last.assign(out.begin(), out.end());
+        }
+        return last;
+    };
+    rr::kv_storage kv(m->config(), 12, 16);
+    std::vector<std::int32_t> ta = {0, 1, 2}, tb = {5}, tc = {7, 9};
+    std::vector<rr::seq_step> batch = {{a, 0, ta, false}, {b, 0, tb, false}, {c, 0, tc, false}};
+    auto out = fwd.run(batch, kv);
+    std::vector<float> batched(out.begin(), out.end());
+    for (std::size_t chunk : {1u, 7u, 64u}) {
+        EXPECT_EQ(alone(a, chunk),
+                  std::vector<float>(batched.begin(), batched.begin() + std::ptrdiff_t(vocab)));
+        EXPECT_EQ(alone(b, chunk), std::vector<float>(batched.begin() + std::ptrdiff_t(vocab),
+                                                      batched.begin() + std::ptrdiff_t(2 * vocab)));
+        EXPECT_EQ(alone(c, chunk),
+                  std::vector<float>(batched.begin() + std::ptrdiff_t(2 * vocab), batched.end()));
+    }
 }

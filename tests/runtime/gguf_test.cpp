@@ -91,16 +91,22 @@ TEST(gguf, clear_errors_for_bad_files) {
         }
         return std::string("no error");
     };
-    EXPECT_NE(msg([] { rr::model::load("/nonexistent.gguf"); }).find("cannot open"), std::string::npos);
-    EXPECT_NE(msg([] { rr::gguf_file::from_bytes({'G', 'G', 'M', 'L', 0, 0, 0, 0}); }).find("bad magic"),
+    EXPECT_NE(msg([] { rr::model::load("/nonexistent.gguf"); }).find("cannot open"),
+              std::string::npos);
+    EXPECT_NE(msg([] {
+                  rr::gguf_file::from_bytes({'G', 'G', 'M', 'L', 0, 0, 0, 0});
+              }).find("bad magic"),
               std::string::npos);
     // The vocabulary-only file has no weights: the loader says which tensor is missing.
-    EXPECT_NE(msg([] { rr::model::load(std::string(RADIXRT_TESTDATA_DIR) + "/vocab/ggml-vocab-llama-spm.gguf"); })
-                  .find("token_embd.weight"),
+    EXPECT_NE(msg([] {
+                  rr::model::load(std::string(RADIXRT_TESTDATA_DIR) +
+                                  "/vocab/ggml-vocab-llama-spm.gguf");
+              }).find("token_embd.weight"),
               std::string::npos);
     auto bytes = read_all(models + "tiny-spm-f16.gguf");
     bytes.resize(bytes.size() - 100);
-    EXPECT_NE(msg([&] { rr::gguf_file::from_bytes(bytes); }).find("beyond the end"), std::string::npos);
+    EXPECT_NE(msg([&] { rr::gguf_file::from_bytes(bytes); }).find("beyond the end"),
+              std::string::npos);
     // An unsupported tensor type is named, with the supported list.
     rr::gguf_writer w;
     w.add("general.architecture", std::string("llama"));
@@ -109,12 +115,14 @@ TEST(gguf, clear_errors_for_bad_files) {
     w.add("llama.attention.head_count", std::uint64_t(2));
     w.add("llama.feed_forward_length", std::uint64_t(32));
     w.add_tensor("token_embd.weight", {32, 4}, 2, std::vector<char>(4 * 18, 0)); // Q4_0
-    EXPECT_NE(msg([&] { rr::model::from_gguf(rr::gguf_file::from_bytes(w.bytes()), "x"); }).find("Q4_0"),
-              std::string::npos);
+    EXPECT_NE(
+        msg([&] { rr::model::from_gguf(rr::gguf_file::from_bytes(w.bytes()), "x"); }).find("Q4_0"),
+        std::string::npos);
     rr::gguf_writer g;
     g.add("general.architecture", std::string("gpt2"));
-    EXPECT_NE(msg([&] { rr::model::from_gguf(rr::gguf_file::from_bytes(g.bytes()), "x"); }).find("gpt2"),
-              std::string::npos);
+    EXPECT_NE(
+        msg([&] { rr::model::from_gguf(rr::gguf_file::from_bytes(g.bytes()), "x"); }).find("gpt2"),
+        std::string::npos);
 }
 
 TEST(gguf, truncated_copies_never_crash) {

@@ -29,7 +29,8 @@ void check_model(const std::string& name) {
         opt.max_tokens = golden["max_tokens"].get<std::size_t>();
         opt.sampling.temperature = 0.0f;
         opt.ignore_eos = true;
-        const auto got = rr::generate(fwd, tok, c["prompt_ids"].get<std::vector<rr::token_id>>(), opt).tokens;
+        const auto got =
+            rr::generate(fwd, tok, c["prompt_ids"].get<std::vector<rr::token_id>>(), opt).tokens;
         const auto want = c["completion_ids"].get<std::vector<rr::token_id>>();
         const auto gaps = c["top2_logprob_gap"].get<std::vector<double>>();
         ASSERT_EQ(got.size(), want.size());
@@ -46,5 +47,9 @@ void check_model(const std::string& name) {
 
 } // namespace
 
-TEST(golden, tiny_spm_f16_matches_llama_cpp) { check_model("tiny-spm-f16"); }
-TEST(golden, tiny_spm_q8_0_matches_llama_cpp) { check_model("tiny-spm-q8_0"); }
+TEST(golden, tiny_spm_f16_matches_llama_cpp) {
+    check_model("tiny-spm-f16");
+}
+TEST(golden, tiny_spm_q8_0_matches_llama_cpp) {
+    check_model("tiny-spm-q8_0");
+}

@@ -31,7 +31,8 @@ std::vector<double> softmax(const std::vector<float>& l, double t) {
     return p;
 }
 
-std::map<rr::token_id, int> draw(const rr::sampling_params& sp, const std::vector<float>& l, int n) {
+std::map<rr::token_id, int> draw(const rr::sampling_params& sp, const std::vector<float>& l,
+                                 int n) {
     std::map<rr::token_id, int> counts;
     for (int i = 0; i < n; ++i) {
         rr::sampling_params p = sp;
@@ -62,7 +63,8 @@ TEST(sampler, frequencies_match_softmax) {
         for (std::size_t i = 0; i < p.size(); ++i) {
             const double f = counts[rr::token_id(i)] / double(n);
             // 5 standard deviations of a binomial proportion
-            EXPECT_NEAR(f, p[i], 5 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-4) << "t=" << t << " token " << i;
+            EXPECT_NEAR(f, p[i], 5 * std::sqrt(p[i] * (1 - p[i]) / n) + 1e-4)
+                << "t=" << t << " token " << i;
         }
     }
 }

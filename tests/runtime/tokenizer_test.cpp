@@ -19,7 +19,9 @@ std::string slurp(const std::string& path) {
     return ss.str();
 }
 
-rr::tokenizer spm() { return rr::tokenizer::from_gguf(rr::gguf_file::open(vocab_dir + "ggml-vocab-llama-spm.gguf")); }
+rr::tokenizer spm() {
+    return rr::tokenizer::from_gguf(rr::gguf_file::open(vocab_dir + "ggml-vocab-llama-spm.gguf"));
+}
 } // namespace
 
 // llama.cpp's own test vectors: inputs split on "\n__ggml_vocab_test__\n", the
@@ -41,7 +43,8 @@ TEST(tokenizer, llama_spm_test_vectors) {
     std::vector<std::vector<rr::token_id>> want;
     for (std::string line; std::getline(out, line);) {
         std::istringstream ls(line);
-        want.emplace_back(std::istream_iterator<rr::token_id>(ls), std::istream_iterator<rr::token_id>());
+        want.emplace_back(std::istream_iterator<rr::token_id>(ls),
+                          std::istream_iterator<rr::token_id>());
     }
     ASSERT_EQ(cases.size(), 46u);
     ASSERT_GE(want.size(), cases.size());
@@ -82,12 +85,15 @@ TEST(tokenizer, stream_decoder_never_splits_utf8) {
     all += dec.flush();
     EXPECT_EQ(all, " " + text);
     EXPECT_EQ(rr::utf8_complete_prefix("ab\xe6\x97"), 2u);
-    EXPECT_EQ(rr::utf8_complete_prefix("\xff" "a"), 2u);
+    EXPECT_EQ(rr::utf8_complete_prefix("\xff"
+                                       "a"),
+              2u);
 }
 
 TEST(tokenizer, stream_decoder_replaces_invalid_bytes) {
     auto spec = rr::synth_preset("tiny");
-    const auto tok = rr::tokenizer::from_gguf(rr::gguf_file::from_bytes(rr::synth_gguf(spec).bytes()));
+    const auto tok =
+        rr::tokenizer::from_gguf(rr::gguf_file::from_bytes(rr::synth_gguf(spec).bytes()));
     rr::stream_decoder dec(tok);
     auto byte = [&](unsigned char b) { return tok.encode(std::string(1, char(b)), false).at(0); };
     // a stray continuation byte, then a lead byte cut short by 'A', then "é" split over two tokens
@@ -95,9 +101,11 @@ TEST(tokenizer, stream_decoder_replaces_invalid_bytes) {
     out += dec.push(byte(0xc3));
     out += dec.push(byte('A'));
     out += dec.push(byte(0xc3));
-    EXPECT_EQ(out, "\xef\xbf\xbd\xef\xbf\xbd" "A");
+    EXPECT_EQ(out, "\xef\xbf\xbd\xef\xbf\xbd"
+                   "A");
     out += dec.push(byte(0xa9));
-    EXPECT_EQ(out, "\xef\xbf\xbd\xef\xbf\xbd" "A\xc3\xa9");
+    EXPECT_EQ(out, "\xef\xbf\xbd\xef\xbf\xbd"
+                   "A\xc3\xa9");
     EXPECT_EQ(dec.flush(), "");
 }
 

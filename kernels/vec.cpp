@@ -1,0 +1,85 @@
+#include "kernels/vec.hpp"
+
+#include "kernels/cpu.hpp"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace radixrt::kernels {
+namespace {
+
+float dot_portable(const float* a, const float* b, std::size_t n) {
+    float s[8] = {}; // eight partial sums, so the compiler can vectorise
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        for (int j = 0; j < 8; ++j) {
+            s[j] += a[i + j] * b[i + j];
+        }
+    }
+    float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+    for (; i < n; ++i) {
+        t += a[i] * b[i];
+    }
+    return t;
+}
+
+void axpy_portable(float a, const float* x, float* y, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        y[i] += a * x[i];
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, std::size_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    }
+    s0 = _mm256_add_ps(s0, s1);
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float t = _mm_cvtss_f32(h);
+    for (; i < n; ++i) {
+        t += a[i] * b[i];
+    }
+    return t;
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, float* y,
+                                                   std::size_t n) {
+    const __m256 va = _mm256_set1_ps(a);
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        _mm256_storeu_ps(y + i,
+                         _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    }
+    for (; i < n; ++i) {
+        y[i] += a * x[i];
+    }
+}
+#endif
+
+constexpr vec_ops portable{dot_portable, axpy_portable};
+#if defined(__x86_64__)
+constexpr vec_ops avx2{dot_avx2, axpy_avx2};
+#endif
+
+} // namespace
+
+const vec_ops& active_vec_ops() {
+#if defined(__x86_64__)
+    if (active_isa() == isa::avx2) {
+        return avx2;
+    }
+#endif
+    return portable;
+}
+
+} // namespace radixrt::kernels
