@@ -8,5 +8,8 @@ namespace radixrt::bench {
 double read_bandwidth();
 /// F32 FLOP per second of independent AVX2 FMA chains (2 FLOP per lane).
 double fma_peak();
+/// The same with AVX-512 FMAs (0 when the CPU has none): shows whether
+/// 512-bit vectors would raise the compute ceiling on this machine.
+double fma_peak_avx512();
 
 } // namespace radixrt::bench

@@ -7,19 +7,30 @@
 namespace radixrt::kernels {
 namespace {
 
-isa detect() {
-    if (const char* forced = std::getenv("RADIXRT_ISA")) {
-        if (std::string(forced) == "scalar") {
-            return isa::scalar;
-        }
-    }
+isa best_supported() {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("f16c");
+    if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq")) {
+        return isa::avx512;
+    }
+    if (avx2) {
         return isa::avx2;
     }
 #endif
     return isa::scalar;
+}
+
+isa detect() {
+    const isa best = best_supported();
+    if (const char* forced = std::getenv("RADIXRT_ISA")) {
+        const std::string f(forced);
+        const isa want = f == "scalar" ? isa::scalar : f == "avx2" ? isa::avx2 : isa::avx512;
+        return int(want) < int(best) ? want : best;
+    }
+    return best;
 }
 
 std::atomic<isa>& current() {
@@ -33,16 +44,26 @@ isa active_isa() {
     return current().load(std::memory_order_relaxed);
 }
 
+bool isa_supported(isa i) {
+    return int(i) <= int(best_supported());
+}
+
 void set_isa(isa i) {
-    // Never select a level the CPU lacks.
-    if (i == isa::avx2 && detect() != isa::avx2) {
-        return;
+    if (isa_supported(i)) {
+        current().store(i, std::memory_order_relaxed);
     }
-    current().store(i, std::memory_order_relaxed);
 }
 
 std::string_view isa_name(isa i) {
-    return i == isa::avx2 ? "avx2+fma+f16c" : "scalar";
+    switch (i) {
+    case isa::avx512:
+        return "avx512";
+    case isa::avx2:
+        return "avx2+fma+f16c";
+    case isa::scalar:
+        return "scalar";
+    }
+    return "?";
 }
 
 } // namespace radixrt::kernels

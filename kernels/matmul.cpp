@@ -9,9 +9,15 @@
 namespace radixrt::kernels {
 
 void matmul(const float* x, std::size_t n, const weight_view& w, float* y) {
-    if (active_isa() == isa::avx2) {
+    switch (active_isa()) {
+    case isa::avx512:
+        detail::matmul_avx512(x, n, w, y);
+        return;
+    case isa::avx2:
         detail::matmul_avx2(x, n, w, y);
         return;
+    case isa::scalar:
+        break;
     }
     detail::matmul_portable(x, n, w, y);
 }

@@ -26,6 +26,7 @@ void matmul(const float* x, std::size_t n, const weight_view& w, float* y);
 namespace detail {
 void matmul_portable(const float* x, std::size_t n, const weight_view& w, float* y);
 void matmul_avx2(const float* x, std::size_t n, const weight_view& w, float* y);
+void matmul_avx512(const float* x, std::size_t n, const weight_view& w, float* y);
 } // namespace detail
 
 } // namespace radixrt::kernels

@@ -75,7 +75,7 @@ constexpr vec_ops avx2{dot_avx2, axpy_avx2};
 
 const vec_ops& active_vec_ops() {
 #if defined(__x86_64__)
-    if (active_isa() == isa::avx2) {
+    if (active_isa() != isa::scalar) { // AVX-512 runs these AVX2 bodies too
         return avx2;
     }
 #endif

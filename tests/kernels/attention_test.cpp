@@ -10,6 +10,7 @@
 
 #include "kernels/cpu.hpp"
 #include "kernels/reference.hpp"
+#include "tests/kernels/isa_levels.hpp"
 
 namespace rk = radixrt::kernels;
 
@@ -72,11 +73,11 @@ void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size
         row += s.n_new;
     }
     const float scale = 1.0f / std::sqrt(float(hd));
-    for (auto level : {rk::isa::scalar, rk::isa::avx2}) {
+    rk::test::isa_guard guard;
+    for (auto level : rk::test::supported_levels()) {
         rk::set_isa(level);
         rk::paged_attention(q.data(), out.data(), seqs, karena.data(), varena.data(), layout, heads,
                             scale);
-        rk::set_isa(rk::isa::avx2);
         row = 0;
         for (auto& s : data) {
             std::vector<float> want(s.q.size());

@@ -8,6 +8,7 @@
 
 #include "kernels/cpu.hpp"
 #include "kernels/reference.hpp"
+#include "tests/kernels/isa_levels.hpp"
 
 namespace rk = radixrt::kernels;
 
@@ -38,9 +39,9 @@ void check(const matmul_case& c, rk::isa level) {
     rk::weight_view w{c.type, wq.data(), c.rows, c.cols};
     std::vector<float> want(c.n * c.rows), got(c.n * c.rows, NAN);
     rk::reference::matmul(x.data(), c.n, w, want.data());
+    rk::test::isa_guard guard;
     rk::set_isa(level);
     rk::matmul(x.data(), c.n, w, got.data());
-    rk::set_isa(rk::isa::avx2);
     for (std::size_t i = 0; i < want.size(); ++i) {
         // |x|,|w| <= 1: float accumulation error stays well below 1e-5 * cols.
         ASSERT_NEAR(got[i], want[i], 2e-6 * double(c.cols) + 1e-5)
@@ -52,15 +53,15 @@ void check(const matmul_case& c, rk::isa level) {
 } // namespace
 
 TEST(matmul, matches_reference_on_odd_shapes) {
-    const std::size_t ns[] = {1, 2, 3, 4, 5, 7, 64};
+    const std::size_t ns[] = {1, 2, 3, 4, 5, 7, 13, 64};
     for (auto type : {rk::dtype::f32, rk::dtype::f16, rk::dtype::bf16, rk::dtype::q8_0}) {
         for (std::size_t n : ns) {
             for (std::size_t rows : {1u, 3u, 17u, 33u}) {
-                for (std::size_t cols : {32u, 96u, 7u, 13u, 100u}) {
+                for (std::size_t cols : {32u, 96u, 7u, 13u, 100u, 160u}) {
                     if (!rk::row_size_ok(type, cols)) {
                         continue;
                     }
-                    for (auto level : {rk::isa::scalar, rk::isa::avx2}) {
+                    for (auto level : rk::test::supported_levels()) {
                         check({type, n, rows, cols}, level);
                     }
                 }
@@ -71,8 +72,8 @@ TEST(matmul, matches_reference_on_odd_shapes) {
 
 TEST(matmul, large_parallel_shapes) {
     for (auto type : {rk::dtype::f16, rk::dtype::q8_0, rk::dtype::bf16}) {
-        check({type, 1, 1000, 256}, rk::isa::avx2);
-        check({type, 37, 300, 512}, rk::isa::avx2);
+        check({type, 1, 1000, 256}, rk::active_isa());
+        check({type, 37, 300, 512}, rk::active_isa());
     }
 }
 
@@ -101,7 +102,8 @@ TEST(matmul, batch_invariant_bit_for_bit) {
                                  wq.data() + r * rk::row_bytes(type, cols));
             }
             rk::weight_view w{type, wq.data(), rows, cols};
-            for (auto level : {rk::isa::scalar, rk::isa::avx2}) {
+            rk::test::isa_guard guard;
+            for (auto level : rk::test::supported_levels()) {
                 rk::set_isa(level);
                 std::vector<float> all(n * rows);
                 rk::matmul(x.data(), n, w, all.data());
@@ -117,7 +119,6 @@ TEST(matmul, batch_invariant_bit_for_bit) {
                     }
                 }
             }
-            rk::set_isa(rk::isa::avx2);
         }
     }
 }
