@@ -19,6 +19,11 @@ void parallel_for(std::size_t begin, std::size_t end, std::size_t grain, Fn&& fn
     if (grain == 0) {
         grain = 1;
     }
+#if defined(RADIXRT_SERIAL_PARALLEL_FOR)
+    // ThreadSanitizer builds: the system oneTBB is not instrumented, so TSan
+    // cannot see its happens-before edges; run loops serially instead.
+    grain = end - begin;
+#endif
     if (end - begin <= grain) {
         fn(begin, end);
         return;

@@ -143,6 +143,29 @@ match_result radix_tree::match_prefix(std::string_view ns, std::span<const token
     return res;
 }
 
+std::size_t radix_tree::peek_prefix(std::string_view ns, std::span<const token_id> tokens) const {
+    auto r = roots_.find(ns);
+    if (r == roots_.end()) {
+        return 0;
+    }
+    const node* cur = r->second.get();
+    const std::size_t usable = tokens.size() / block_size_ * block_size_;
+    std::size_t pos = 0;
+    while (pos < usable) {
+        auto it = cur->children.find(key_of(tokens.subspan(pos, block_size_)));
+        if (it == cur->children.end()) {
+            break;
+        }
+        const std::size_t m = common_blocks(it->second.get(), tokens.subspan(pos, usable - pos));
+        pos += m;
+        if (m < it->second->tokens.size()) {
+            break;
+        }
+        cur = it->second.get();
+    }
+    return pos;
+}
+
 insert_result radix_tree::insert(std::string_view ns, std::span<const token_id> tokens,
                                  std::span<const block_id> blocks) {
     ++counters_.inserts;

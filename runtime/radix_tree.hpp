@@ -95,6 +95,9 @@ class radix_tree {
     /// Splits the last edge when the match ends inside it; refreshes the
     /// access time of the path.
     match_result match_prefix(std::string_view ns, std::span<const token_id> tokens);
+    /// Length of the cached prefix, without touching anything (no split, no
+    /// access-time refresh, no counters): for scheduling decisions.
+    std::size_t peek_prefix(std::string_view ns, std::span<const token_id> tokens) const;
     /// Stores the whole blocks of tokens whose KV is in blocks (one id per
     /// block). See insert_result for who owns what afterwards.
     insert_result insert(std::string_view ns, std::span<const token_id> tokens,

@@ -272,6 +272,7 @@ TEST_P(property, random_operations_agree_with_reference_model) {
         if (op < 3) { // match, sometimes lock
             const tokens t = random_seq();
             const auto want = ref_match(ns, t);
+            ASSERT_EQ(tree.peek_prefix(ns, t), want.size() * bs);
             auto got = tree.match_prefix(ns, t);
             ASSERT_EQ(got.tokens, want.size() * bs) << "step " << step;
             ASSERT_EQ(got.blocks, want);
