@@ -1,12 +1,13 @@
 // The Engine facade: validates and tokenizes on the caller's thread, then
 // hands requests to the scheduler actor.
+#include <algorithm>
 #include <future>
 #include <stdexcept>
 
 #include <boost/asio/post.hpp>
 #include <tbb/global_control.h>
 
-#include "actors/scheduler_actor.hpp"
+#include "actors/engine_core.hpp"
 #include "radixrt/engine.hpp"
 #include "runtime/synthetic.hpp"
 
@@ -45,6 +46,14 @@ std::error_code make_error_code(errc e) {
     return {int(e), error_category()};
 }
 
+void histogram_snapshot::observe(double v) {
+    counts.resize(bounds.size() + 1);
+    const auto i = std::size_t(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
+    ++counts[i];
+    sum += v;
+    ++count;
+}
+
 const char* to_string(finish_reason r) {
     switch (r) {
     case finish_reason::stop:
@@ -58,36 +67,6 @@ const char* to_string(finish_reason r) {
     }
     return "?";
 }
-
-class engine::core {
-  public:
-    explicit core(engine_config c);
-    ~core() { stop(std::chrono::milliseconds(0)); }
-
-    boost::system::result<request_handle, std::error_code>
-    submit(request r, std::shared_ptr<stream_sink> sink, std::weak_ptr<void> self);
-    void cancel(std::uint64_t id);
-    void stop(std::chrono::milliseconds drain);
-
-    engine_config cfg;
-    std::shared_ptr<const runtime::model> model;
-    runtime::tokenizer tok;
-    model_info info;
-    actors::stats_board stats;
-    std::atomic<std::size_t> queued{0};
-    std::atomic<bool> accepting{true};
-    std::atomic<std::uint64_t> next_id{1};
-    std::size_t kv_blocks = 0;
-    std::unique_ptr<tbb::global_control> threads;
-    runtime::actor_system system;
-    std::unique_ptr<actors::prefix_matcher_actor> matcher;
-    std::unique_ptr<actors::kv_block_manager_actor> kv;
-    std::vector<std::unique_ptr<actors::attention_executor>> executors;
-    std::unique_ptr<actors::scheduler_actor> scheduler;
-    std::future<void> loop_done;
-    std::mutex stop_mutex; // serialises shutdown() calls from several threads
-    bool stopped = false;
-};
 
 namespace {
 
@@ -297,6 +276,27 @@ void engine::shutdown(std::chrono::milliseconds drain) {
 
 engine::core& engine::internals() {
     return *core_;
+}
+
+} // namespace radixrt
+
+namespace radixrt {
+
+void engine::core::snapshot_cache(std::size_t max_nodes,
+                                  std::function<void(actors::cache_snapshot)> done) {
+    runtime::asio::co_spawn(
+        matcher->strand(), matcher->snapshot(max_nodes),
+        [done = std::move(done)](std::exception_ptr e, actors::cache_snapshot s) {
+            if (!e) {
+                done(std::move(s));
+            }
+        });
+}
+
+void engine::core::flush_cache(std::function<void(std::size_t)> done) {
+    runtime::asio::co_spawn(
+        kv->strand(), kv->flush(),
+        [done = std::move(done)](std::exception_ptr e, std::size_t n) { done(e ? 0 : n); });
 }
 
 } // namespace radixrt

@@ -28,3 +28,13 @@ awaitable<block_stats> kv_block_manager_actor::usage() {
 }
 
 } // namespace radixrt::actors
+
+namespace radixrt::actors {
+
+awaitable<std::size_t> kv_block_manager_actor::flush() {
+    const auto freed = co_await runtime::call(matcher_, matcher_.evict(SIZE_MAX));
+    pool_.release(freed);
+    co_return freed.size();
+}
+
+} // namespace radixrt::actors

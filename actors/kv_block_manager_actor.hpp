@@ -21,6 +21,8 @@ class kv_block_manager_actor : public runtime::actor {
     awaitable<std::optional<std::vector<runtime::block_id>>> allocate(std::size_t n);
     awaitable<void> release(std::vector<runtime::block_id> blocks);
     awaitable<runtime::block_stats> usage();
+    /// Evicts every unlocked cached prefix and frees its blocks; returns how many.
+    awaitable<std::size_t> flush();
 
     /// The arena, for executors during a step: each writes only the blocks
     /// allocated to its sequences and reads their cached prefixes.

@@ -409,6 +409,8 @@ awaitable<void> scheduler_actor::run_step(std::vector<planned> plan) {
     ++counters_.steps;
     counters_.last_step_ms = step_ms;
     counters_.last_batch_tokens = batch_tokens;
+    counters_.step_seconds.observe(step_ms / 1000.0);
+    counters_.batch_tokens.observe(double(batch_tokens));
     co_await publish();
 }
 

@@ -10,6 +10,11 @@ namespace {
 constexpr const char* usage = R"(radixrt: a prefix-sharing LLM runtime for CPUs
 
 usage:
+  radixrt serve [--model FILE.gguf] [--host H] [--port P] [--config FILE.json]
+                   [--threads N] [--workers N] [--http-threads N] [--api-key KEY]
+                   [--api-key-file FILE] [--kv-cache-mb N] [--no-cache]
+                   [--policy lpm|fcfs] [--chat-template NAME] [--set key.path=value]...
+                   [--print-config]
   radixrt generate [--model FILE.gguf] (--prompt TEXT | --prompt-ids 1,2,3)
                    [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]
                    [--min-p P] [--repetition-penalty R] [--seed S] [--threads N]
@@ -20,7 +25,8 @@ usage:
                    [--vocab-from VOCAB.gguf]
   radixrt model info FILE.gguf
 
-Without --model, generate uses the built-in synthetic model.
+Without --model, serve and generate use the built-in synthetic model.
+serve reads RADIXRT_API_KEY when no key is given; see configs/default.json.
 )";
 
 } // namespace
@@ -38,6 +44,9 @@ int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostrea
         }
         if (cmd == "model") {
             return run_model(std::move(rest), out, err);
+        }
+        if (cmd == "serve") {
+            return run_serve(std::move(rest), out, err);
         }
         throw usage_error("unknown command '" + cmd + "'");
     } catch (const usage_error& e) {

@@ -135,6 +135,15 @@ struct generation {
     finish_event finish;
 };
 
+/// Counts per bucket (counts[i]: values <= bounds[i]; the last: the rest).
+struct histogram_snapshot {
+    std::vector<double> bounds;
+    std::vector<std::uint64_t> counts;
+    double sum = 0;
+    std::uint64_t count = 0;
+    void observe(double v);
+};
+
 struct engine_stats {
     std::size_t waiting = 0, running = 0;
     std::size_t kv_blocks_total = 0, kv_blocks_free = 0, kv_blocks_cached = 0,
@@ -146,6 +155,8 @@ struct engine_stats {
     std::uint64_t steps = 0, preemptions = 0;
     double last_step_ms = 0;
     std::size_t last_batch_tokens = 0;
+    histogram_snapshot step_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, {}, 0, 0};
+    histogram_snapshot batch_tokens{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096}, {}, 0, 0};
 };
 
 struct model_info {

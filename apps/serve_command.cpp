@@ -1,0 +1,126 @@
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "apps/args.hpp"
+#include "apps/commands.hpp"
+#include "http/server.hpp"
+
+namespace radixrt::apps {
+
+namespace {
+
+std::string read_file(const std::string& path, const char* what) {
+    std::ifstream f(path);
+    if (!f) {
+        throw usage_error(std::string("cannot read ") + what + " '" + path + "'");
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+} // namespace
+
+// Builds the effective configuration: defaults, then --config FILE, then
+// flags; everything goes through the same checks.
+http::server_config serve_config(args& a) {
+    http::server_config c;
+    if (auto path = a.value("config")) {
+        http::apply_json(c, read_file(*path, "config file"), *path);
+    }
+    auto set = [&](const char* flag, const std::string& key, bool quote) {
+        if (auto v = a.value(flag)) {
+            http::apply_setting(c, key + "=" + (quote ? "\"" + *v + "\"" : *v));
+        }
+    };
+    set("model", "model.path", true);
+    set("host", "server.host", true);
+    set("port", "server.port", false);
+    set("threads", "engine.threads_per_worker", false);
+    set("workers", "engine.workers", false);
+    set("http-threads", "server.threads", false);
+    set("api-key", "server.api_key", true);
+    set("chat-template", "model.chat_template", true);
+    set("policy", "engine.policy", true);
+    if (auto mb = a.value("kv-cache-mb")) {
+        http::apply_setting(c, "engine.kv_cache_bytes=" + std::to_string(std::stoull(*mb) << 20));
+    }
+    if (a.flag("no-cache")) {
+        c.engine.cache_enabled = false;
+    }
+    if (auto f = a.value("api-key-file")) {
+        std::string key = read_file(*f, "API key file");
+        key.erase(key.find_last_not_of(" \r\n\t") + 1);
+        c.api_key = key;
+    } else if (const char* env = std::getenv("RADIXRT_API_KEY");
+               env != nullptr && c.api_key.empty()) {
+        c.api_key = env;
+    }
+    while (auto s = a.value("set")) {
+        http::apply_setting(c, *s);
+    }
+    return c;
+}
+
+int run_serve(std::vector<std::string> argv, std::ostream& out, std::ostream& err) {
+    args a(std::move(argv));
+    const bool print = a.flag("print-config");
+    http::server_config cfg;
+    try {
+        cfg = serve_config(a);
+    } catch (const http::config_error& e) {
+        err << "radixrt: " << e.what() << "\n";
+        return 2;
+    }
+    a.finish();
+    if (print) {
+        std::string shown = http::to_json(cfg);
+        out << shown << "\n";
+        return 0;
+    }
+    http::server srv(cfg);
+    try {
+        srv.start([&err](bool ok, const std::string& msg) {
+            if (ok) {
+                err << "radixrt: model ready\n" << std::flush;
+            } else {
+                err << "radixrt: cannot load the model: " << msg << "\n" << std::flush;
+            }
+        });
+    } catch (const std::exception& e) {
+        err << "radixrt: " << e.what() << "\n";
+        return 1;
+    }
+    err << "radixrt: listening on http://" << cfg.host << ":" << srv.port() << " ("
+        << (cfg.engine.model_path.empty() ? "built-in model" : cfg.engine.model_path) << ")\n"
+        << std::flush;
+    // Signals are delivered to this io_context, not handled in a signal handler.
+    boost::asio::io_context signals_ioc;
+    boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+        if (!ec) {
+            err << "radixrt: signal " << sig << ", draining (up to " << cfg.drain_timeout.count()
+                << " ms)\n"
+                << std::flush;
+            srv.shutdown();
+        }
+    });
+    std::thread waiter([&] {
+        srv.wait(); // also ends when shutdown comes from elsewhere
+        signals.cancel();
+    });
+    signals_ioc.run();
+    waiter.join();
+    if (!srv.api()->ready()) {
+        return 1; // the model never loaded
+    }
+    err << "radixrt: stopped\n";
+    return 0;
+}
+
+} // namespace radixrt::apps

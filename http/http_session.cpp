@@ -1,0 +1,290 @@
+#include "http/http_session.hpp"
+
+#include <sstream>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "http/websocket_session.hpp"
+
+namespace radixrt::http {
+
+namespace bhttp = beast::http;
+
+// The gateway's view of this session; safe from any thread.
+class http_session::responder_impl : public responder {
+  public:
+    responder_impl(std::weak_ptr<http_session> s, bool keep_alive, unsigned version)
+        : s_(std::move(s)), keep_alive_(keep_alive), version_(version) {}
+
+    void respond(unsigned status, std::string content_type, std::string body,
+                 header_list headers) override {
+        bhttp::response<bhttp::string_body> res{bhttp::status(status), version_};
+        res.set(bhttp::field::server, "radixrt");
+        res.set(bhttp::field::content_type, content_type);
+        for (auto& [k, v] : headers) {
+            res.set(k, v);
+        }
+        res.keep_alive(keep_alive_);
+        res.body() = std::move(body);
+        res.prepare_payload();
+        std::ostringstream os;
+        os << res;
+        post(os.str(), true, !keep_alive_);
+    }
+    void start_events() override {
+        // SSE: no length, so the connection closes when the stream ends.
+        post("HTTP/1.1 200 OK\r\nServer: radixrt\r\nContent-Type: "
+             "text/event-stream\r\nCache-Control: no-cache\r\n"
+             "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n",
+             false, true, true);
+    }
+    bool event(const std::string& data) override {
+        auto s = s_.lock();
+        if (!s || s->closed_flag_.load()) {
+            return false;
+        }
+        if (s->queued_bytes_.load() > s->gw_->config().max_stream_buffer_bytes) {
+            s->close(); // too far behind: this stream only is dropped
+            return false;
+        }
+        post("data: " + data + "\n\n", false, false);
+        return true;
+    }
+    void end_events() override { post(std::string(), true, true); }
+    void hold(std::shared_ptr<void> obj) override {
+        if (auto s = s_.lock()) {
+            net::post(s->stream_.get_executor(),
+                      [s, obj = std::move(obj)] { s->held_.push_back(obj); });
+        }
+    }
+
+  private:
+    void post(std::string bytes, bool ends, bool close_after, bool starts_stream = false) {
+        auto s = s_.lock();
+        if (!s) {
+            return;
+        }
+        s->queued_bytes_ += bytes.size();
+        net::post(s->stream_.get_executor(),
+                  [s, bytes = std::move(bytes), ends, close_after, starts_stream]() mutable {
+                      if (starts_stream) {
+                          s->streaming_ = true;
+                      }
+                      if (close_after) {
+                          s->keep_alive_ = false;
+                      }
+                      s->enqueue(std::move(bytes), ends);
+                  });
+    }
+
+    std::weak_ptr<http_session> s_;
+    bool keep_alive_;
+    unsigned version_;
+};
+
+http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
+                           std::shared_ptr<session_registry> reg)
+    : stream_(std::move(socket)), gw_(std::move(gw)), registry_(std::move(reg)) {}
+
+http_session::~http_session() {
+    registry_->remove(this);
+}
+
+void http_session::run() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+}
+
+void http_session::refuse() {
+    net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+        auto r = std::make_shared<responder_impl>(self, false, 11);
+        r->respond(
+            503, "application/json",
+            R"({"error":{"message":"too many connections","type":"server_error","code":"overloaded","param":null}})",
+            {{"Retry-After", "1"}});
+    });
+}
+
+void http_session::close() {
+    closed_flag_ = true;
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->shut(); });
+}
+
+void http_session::shut() {
+    auto self = shared_from_this(); // keepalive_ may hold the last reference
+    keepalive_.reset();
+    if (closed_) {
+        return;
+    }
+    closed_ = true;
+    closed_flag_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ec); // benign if already gone
+    stream_.close();
+    held_.clear(); // drops the stream sinks: the engine cancels their requests
+    current_.reset();
+    queue_.clear();
+}
+
+void http_session::do_read() {
+    if (closed_) {
+        return;
+    }
+    parser_.emplace();
+    parser_->body_limit(gw_->config().max_body_bytes);
+    parser_->header_limit(16 * 1024);
+    // The whole request must arrive in time (a slowloris client is dropped);
+    // an idle keep-alive connection is closed after the same time.
+    stream_.expires_after(gw_->config().header_timeout);
+    bhttp::async_read(stream_, buffer_, *parser_,
+                      beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+}
+
+void http_session::on_read(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) {
+        auto r = std::make_shared<responder_impl>(shared_from_this(), false, 11);
+        r->respond(
+            413, "application/json",
+            R"({"error":{"message":"the request body is larger than the limit","type":"invalid_request_error","code":"payload_too_large","param":null}})",
+            {});
+        return;
+    }
+    if (ec) {
+        // end_of_stream, timeout, reset, malformed: nothing to answer
+        if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
+            ec != net::error::operation_aborted && ec != net::error::connection_reset && !closed_) {
+            auto r = std::make_shared<responder_impl>(shared_from_this(), false, 11);
+            r->respond(
+                400, "application/json",
+                R"({"error":{"message":"malformed HTTP request","type":"invalid_request_error","code":"bad_request","param":null}})",
+                {});
+            return;
+        }
+        return shut();
+    }
+    auto req = parser_->release();
+    stream_.expires_never();
+    keep_alive_ = req.keep_alive();
+    api_request ar{std::string(req.method_string()), std::string(req.target()),
+                   std::string(req[bhttp::field::authorization]), std::move(req.body())};
+    if (beast::websocket::is_upgrade(req)) {
+        auto r = std::make_shared<responder_impl>(shared_from_this(), false, req.version());
+        if (gw_->accept_websocket(ar, r)) {
+            std::make_shared<websocket_session>(stream_.release_socket(), gw_)->run(std::move(req));
+            closed_ = true;
+        }
+        return;
+    }
+    keepalive_ = shared_from_this();
+    current_ = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version());
+    watch();
+    gw_->handle(ar, current_);
+}
+
+// While a request is answered: wait for readability. End of file means the
+// client went away (its requests are then cancelled); data means a
+// pipelined request, left in the socket for the next read.
+void http_session::watch() {
+    watching_ = true;
+    stream_.socket().async_wait(
+        net::ip::tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+            self->watching_ = false;
+            if (ec == net::error::operation_aborted) {
+                if (self->resume_read_) {
+                    self->resume_read_ = false;
+                    self->do_read();
+                }
+                return;
+            }
+            char c;
+            const std::size_t n = ec ? 0
+                                     : self->stream_.socket().receive(
+                                           net::buffer(&c, 1), net::socket_base::message_peek, ec);
+            if (ec || n == 0) {
+                self->shut(); // the client closed the connection
+            }
+        });
+}
+
+void http_session::enqueue(std::string bytes, bool ends_response) {
+    if (closed_) {
+        queued_bytes_ -= bytes.size();
+        return;
+    }
+    queue_.emplace_back(std::move(bytes), ends_response);
+    if (!writing_) {
+        do_write();
+    }
+}
+
+void http_session::do_write() {
+    writing_ = true;
+    net::async_write(stream_, net::buffer(queue_.front().first),
+                     beast::bind_front_handler(&http_session::on_write, shared_from_this()));
+}
+
+void http_session::on_write(beast::error_code ec, std::size_t) {
+    writing_ = false;
+    if (ec || closed_) {
+        return shut(); // a broken pipe: the client is gone
+    }
+    const bool ends = queue_.front().second;
+    queued_bytes_ -= queue_.front().first.size();
+    queue_.pop_front();
+    if (!queue_.empty()) {
+        return do_write();
+    }
+    if (ends) {
+        auto self = shared_from_this();
+        held_.clear();
+        current_.reset();
+        keepalive_.reset();
+        if (!keep_alive_ || streaming_) {
+            return shut();
+        }
+        if (watching_) {
+            resume_read_ = true; // once the watch has been cancelled
+            beast::error_code ec;
+            stream_.socket().cancel(ec);
+            return;
+        }
+        do_read();
+    }
+}
+
+bool session_registry::add(const std::shared_ptr<http_session>& s) {
+    std::lock_guard lock(mutex_);
+    if (sessions_.size() >= max_) {
+        return false;
+    }
+    sessions_[s.get()] = s;
+    return true;
+}
+
+void session_registry::remove(const http_session* s) {
+    std::lock_guard lock(mutex_);
+    sessions_.erase(s);
+}
+
+void session_registry::close_all() {
+    std::vector<std::shared_ptr<http_session>> all;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [k, w] : sessions_) {
+            if (auto s = w.lock()) {
+                all.push_back(s);
+            }
+        }
+    }
+    for (auto& s : all) {
+        s->close();
+    }
+}
+
+std::size_t session_registry::size() const {
+    std::lock_guard lock(mutex_);
+    return sessions_.size();
+}
+
+} // namespace radixrt::http

@@ -1,0 +1,85 @@
+#pragma once
+// One HTTP/1.1 connection: reads requests (keep-alive), hands them to the
+// gateway, writes the answers from a bounded queue with one write in
+// flight. While a request is being answered the session watches the socket
+// for readability: a client that goes away is noticed at once and its
+// requests are cancelled. An SSE response closes the connection at its end.
+#include <atomic>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "http/gateway.hpp"
+
+namespace radixrt::http {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+
+class session_registry;
+
+class http_session : public std::enable_shared_from_this<http_session> {
+  public:
+    http_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
+                 std::shared_ptr<session_registry> reg);
+    ~http_session();
+    void run();
+    /// Rejects the connection at once (too many connections).
+    void refuse();
+    /// Closes the connection (from any thread); its requests are cancelled.
+    void close();
+
+  private:
+    class responder_impl;
+    friend class responder_impl;
+
+    void do_read();
+    void on_read(beast::error_code ec, std::size_t);
+    void watch();
+    void enqueue(std::string bytes, bool ends_response);
+    void do_write();
+    void on_write(beast::error_code ec, std::size_t);
+    void shut();
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
+    std::shared_ptr<gateway> gw_;
+    std::shared_ptr<session_registry> registry_;
+    std::deque<std::pair<std::string, bool>> queue_; // (bytes, ends the response)
+    bool writing_ = false;
+    bool keep_alive_ = true;
+    bool streaming_ = false;
+    bool closed_ = false;
+    bool watching_ = false;                   // an async_wait for readability is pending
+    bool resume_read_ = false;                // read the next request once the watch is cancelled
+    std::shared_ptr<http_session> keepalive_; // set while a request is being answered
+    std::shared_ptr<responder> current_;      // its responder (the gateway holds it weakly)
+    std::atomic<bool> closed_flag_{false};    // closed_, readable from other threads
+    std::atomic<std::size_t> queued_bytes_{0};
+    std::vector<std::shared_ptr<void>> held_; // request state living as long as its response
+};
+
+/// Live sessions, so that shutdown can close idle keep-alive connections.
+class session_registry {
+  public:
+    explicit session_registry(std::size_t max) : max_(max) {}
+    bool add(const std::shared_ptr<http_session>& s);
+    void remove(const http_session* s);
+    void close_all();
+    std::size_t size() const;
+
+  private:
+    mutable std::mutex mutex_;
+    std::size_t max_;
+    std::map<const http_session*, std::weak_ptr<http_session>> sessions_;
+};
+
+} // namespace radixrt::http
