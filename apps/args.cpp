@@ -6,16 +6,25 @@
 namespace radixrt::apps {
 
 std::optional<std::string> args::value(const std::string& name) {
+    auto all = values(name);
+    if (all.empty()) {
+        return std::nullopt;
+    }
+    return all.back(); // the last occurrence wins, as in most tools
+}
+
+std::vector<std::string> args::values(const std::string& name) {
+    std::vector<std::string> out;
     for (std::size_t i = 0; i < argv_.size(); ++i) {
         if (!used_[i] && argv_[i] == "--" + name) {
             if (i + 1 >= argv_.size()) {
                 throw usage_error("--" + name + " needs a value");
             }
             used_[i] = used_[i + 1] = true;
-            return argv_[i + 1];
+            out.push_back(argv_[i + 1]);
         }
     }
-    return std::nullopt;
+    return out;
 }
 
 bool args::flag(const std::string& name) {

@@ -19,8 +19,11 @@ class args {
     explicit args(std::vector<std::string> argv)
         : argv_(std::move(argv)), used_(argv_.size(), false) {}
 
-    /// The value after --name (consumed), if present.
+    /// The value after --name, if present; every occurrence is consumed and
+    /// the last one wins.
     std::optional<std::string> value(const std::string& name);
+    /// Every value of a repeatable option, in order.
+    std::vector<std::string> values(const std::string& name);
     bool flag(const std::string& name);
     std::string str(const std::string& name, std::string fallback);
     std::uint64_t uint(const std::string& name, std::uint64_t fallback,

@@ -15,6 +15,16 @@ usage:
                    [--api-key-file FILE] [--kv-cache-mb N] [--no-cache]
                    [--policy lpm|fcfs] [--chat-template NAME] [--set key.path=value]...
                    [--print-config]
+  radixrt bench [--base-url URL] [--endpoint completions|chat|generate|ws] [--api-key K]
+                   [--model NAME] [--workload shared-prefix|random|multi-turn|trace]
+                   [--groups N] [--prompts-per-group N] [--system-len N] [--question-len N]
+                   [--output-len N] [--range-ratio R] [--num-prompts N] [--input-len N]
+                   [--conversations N] [--turns N] [--trace FILE.jsonl] [--vocab-size N]
+                   [--prompt-format ids|text] [--request-rate R|inf] [--max-concurrency C]
+                   [--warmup N] [--duration S] [--timeout S] [--seed S] [--respect-eos]
+                   [--output-json FILE] [--no-progress]
+  radixrt client [--base-url URL] [--prompt TEXT] [--max-tokens N] [--chat | --ws]
+                   [--temperature T] [--api-key K] [--ignore-eos]
   radixrt generate [--model FILE.gguf] (--prompt TEXT | --prompt-ids 1,2,3)
                    [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]
                    [--min-p P] [--repetition-penalty R] [--seed S] [--threads N]
@@ -47,6 +57,12 @@ int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostrea
         }
         if (cmd == "serve") {
             return run_serve(std::move(rest), out, err);
+        }
+        if (cmd == "bench") {
+            return run_bench(std::move(rest), out, err);
+        }
+        if (cmd == "client") {
+            return run_client(std::move(rest), out, err);
         }
         throw usage_error("unknown command '" + cmd + "'");
     } catch (const usage_error& e) {

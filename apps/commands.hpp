@@ -13,5 +13,7 @@ int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostrea
 int run_generate(std::vector<std::string> args, std::ostream& out, std::ostream& err);
 int run_model(std::vector<std::string> args, std::ostream& out, std::ostream& err);
 int run_serve(std::vector<std::string> args, std::ostream& out, std::ostream& err);
+int run_bench(std::vector<std::string> args, std::ostream& out, std::ostream& err);
+int run_client(std::vector<std::string> args, std::ostream& out, std::ostream& err);
 
 } // namespace radixrt::apps

@@ -61,8 +61,8 @@ http::server_config serve_config(args& a) {
                env != nullptr && c.api_key.empty()) {
         c.api_key = env;
     }
-    while (auto s = a.value("set")) {
-        http::apply_setting(c, *s);
+    for (const auto& s : a.values("set")) {
+        http::apply_setting(c, s);
     }
     return c;
 }

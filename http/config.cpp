@@ -21,7 +21,8 @@ struct field {
     throw config_error("config: " + path + ": " + what + ", got " + got.dump());
 }
 
-template <typename T> field integer(T server_config::*member, std::uint64_t lo, std::uint64_t hi) {
+// An unsigned integer in [lo, hi]; ref(config) names where it lives.
+template <typename Ref> field integer(Ref ref, std::uint64_t lo, std::uint64_t hi) {
     return {[=](server_config& c, const json& v, const std::string& path) {
                 if (!v.is_number_integer() || v.get<std::int64_t>() < 0 ||
                     v.get<std::uint64_t>() < lo || v.get<std::uint64_t>() > hi) {
@@ -30,24 +31,21 @@ template <typename T> field integer(T server_config::*member, std::uint64_t lo, 
                              std::to_string(hi) + "]",
                          v);
                 }
-                c.*member = T(v.get<std::uint64_t>());
+                auto& target = ref(c);
+                target = std::remove_reference_t<decltype(target)>(v.get<std::uint64_t>());
             },
-            [=](const server_config& c) { return json(std::uint64_t(c.*member)); }};
+            [=](const server_config& c) {
+                return json(std::uint64_t(ref(const_cast<server_config&>(c))));
+            }};
+}
+
+template <typename T> field integer(T server_config::*member, std::uint64_t lo, std::uint64_t hi) {
+    return integer([member](server_config& c) -> T& { return c.*member; }, lo, hi);
 }
 
 template <typename T>
 field engine_integer(T engine_config::*member, std::uint64_t lo, std::uint64_t hi) {
-    return {[=](server_config& c, const json& v, const std::string& path) {
-                if (!v.is_number_integer() || v.get<std::int64_t>() < 0 ||
-                    v.get<std::uint64_t>() < lo || v.get<std::uint64_t>() > hi) {
-                    fail(path,
-                         "expected an integer in [" + std::to_string(lo) + ", " +
-                             std::to_string(hi) + "]",
-                         v);
-                }
-                c.engine.*member = T(v.get<std::uint64_t>());
-            },
-            [=](const server_config& c) { return json(std::uint64_t(c.engine.*member)); }};
+    return integer([member](server_config& c) -> T& { return c.engine.*member; }, lo, hi);
 }
 
 field millis(std::chrono::milliseconds server_config::*member, std::uint64_t lo, std::uint64_t hi) {

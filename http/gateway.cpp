@@ -23,7 +23,8 @@ void gateway::set_engine(std::shared_ptr<engine> e) {
                 ? detect_chat_format(
                       core.model->file().get_string("tokenizer.chat_template").value_or(""))
                 : parse_chat_format(cfg_.chat_template);
-    engine_.store(std::move(e));
+    std::lock_guard lock(engine_mutex_);
+    engine_ = std::move(e);
 }
 
 void gateway::error(const std::shared_ptr<responder>& out, unsigned status, const std::string& type,
@@ -118,7 +119,7 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
     if (path == "/health") {
         const bool ok = ready() && !shutting_down_;
         json body = {{"status", ok ? "ok" : (ready() ? "shutting_down" : "loading")}};
-        if (auto e = engine_.load()) {
+        if (auto e = current_engine()) {
             const auto st = e->stats();
             body["model"] = model_name_;
             body["running"] = st.running;
@@ -133,7 +134,7 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
     }
     if (path == "/metrics") {
         cache_counters cc;
-        auto e = engine_.load();
+        auto e = current_engine();
         auto render = [this, out, e](cache_counters c) {
             metrics_.request("/metrics", "200");
             out->respond(200, "text/plain; version=0.0.4",
@@ -160,7 +161,7 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
                                {"object", "model"},
                                {"created", created_},
                                {"owned_by", "radixrt"},
-                               {"max_model_len", engine_.load()->model().context_length}}})}};
+                               {"max_model_len", current_engine()->model().context_length}}})}};
             metrics_.request(path, "200");
             return out->respond(200, "application/json", dump(body));
         }
@@ -205,7 +206,7 @@ void gateway::tokenize(const api_request& req, const std::shared_ptr<responder>&
         throw invalid("text", "expected a string");
     }
     const bool add_special = get_bool(j, "add_special_tokens").value_or(true);
-    const auto ids = engine_.load()->tokenize(text->get<std::string>(), add_special);
+    const auto ids = current_engine()->tokenize(text->get<std::string>(), add_special);
     metrics_.request("/tokenize", "200");
     out->respond(200, "application/json", dump({{"tokens", ids}, {"count", ids.size()}}));
 }
@@ -217,7 +218,7 @@ void gateway::detokenize(const api_request& req, const std::shared_ptr<responder
         throw invalid("tokens", "expected an array of token ids");
     }
     std::vector<std::int32_t> ids;
-    const auto vocab = engine_.load()->model().vocab_size;
+    const auto vocab = current_engine()->model().vocab_size;
     for (const auto& t : *it) {
         if (!t.is_number_integer() || t.get<std::int64_t>() < 0 ||
             t.get<std::uint64_t>() >= vocab) {
@@ -227,12 +228,12 @@ void gateway::detokenize(const api_request& req, const std::shared_ptr<responder
         ids.push_back(t.get<std::int32_t>());
     }
     metrics_.request("/detokenize", "200");
-    out->respond(200, "application/json", dump({{"text", engine_.load()->detokenize(ids)}}));
+    out->respond(200, "application/json", dump({{"text", current_engine()->detokenize(ids)}}));
 }
 
 void gateway::cache(const std::shared_ptr<responder>& out) {
     auto self = shared_from_this();
-    engine_.load()->internals().snapshot_cache(512, [self, out](actors::cache_snapshot s) {
+    current_engine()->internals().snapshot_cache(512, [self, out](actors::cache_snapshot s) {
         json nodes = json::array(), convergence = json::array(), groups = json::array();
         for (const auto& n : s.graph.nodes) {
             nodes.push_back({{"id", runtime::to_int(n.id)},
@@ -288,7 +289,7 @@ void gateway::cache(const std::shared_ptr<responder>& out) {
 
 void gateway::flush(const std::shared_ptr<responder>& out) {
     auto self = shared_from_this();
-    engine_.load()->internals().flush_cache([self, out](std::size_t n) {
+    current_engine()->internals().flush_cache([self, out](std::size_t n) {
         self->metrics_.request("/v1/cache/flush", "200");
         out->respond(200, "application/json", dump({{"flushed_blocks", n}}));
     });

@@ -33,8 +33,11 @@ class gateway : public std::enable_shared_from_this<gateway> {
     void set_engine(std::shared_ptr<engine> e);
     /// Refuses new generation work with 503 from now on.
     void begin_shutdown() { shutting_down_ = true; }
-    bool ready() const { return engine_.load() != nullptr; }
-    std::shared_ptr<engine> current_engine() const { return engine_.load(); }
+    bool ready() const { return current_engine() != nullptr; }
+    std::shared_ptr<engine> current_engine() const {
+        std::lock_guard lock(engine_mutex_);
+        return engine_;
+    }
     const server_config& config() const { return cfg_; }
     http::metrics& stats() { return metrics_; }
 
@@ -71,7 +74,10 @@ class gateway : public std::enable_shared_from_this<gateway> {
     void flush(const std::shared_ptr<responder>& out);
 
     server_config cfg_;
-    std::atomic<std::shared_ptr<engine>> engine_; // set once by the loader
+    // Set once by the loader thread. A mutex rather than atomic<shared_ptr>:
+    // libstdc++ 12 implements that with a lock bit TSan cannot model.
+    mutable std::mutex engine_mutex_;
+    std::shared_ptr<engine> engine_;
     std::atomic<bool> shutting_down_{false};
     chat_format chat_ = chat_format::simple;
     std::string model_name_;

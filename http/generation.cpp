@@ -106,6 +106,7 @@ class group_sink : public stream_sink {
 
 struct choice {
     std::string text;
+    std::vector<std::string> pieces; // each token's text, for logprobs
     std::vector<std::int32_t> ids;
     std::vector<float> logprobs;
     finish_event fin;
@@ -159,6 +160,7 @@ class group : public std::enable_shared_from_this<group> {
         }
         c.last = now;
         c.ids.push_back(e.token);
+        c.pieces.push_back(e.text);
         c.logprobs.push_back(e.logprob);
         c.text += e.text;
         if (!stream) {
@@ -300,7 +302,7 @@ class group : public std::enable_shared_from_this<group> {
                 item["text"] = echo[i / n] + c.text;
                 if (logprobs >= 0) {
                     item["logprobs"] = {{"token_logprobs", c.logprobs},
-                                        {"tokens", json::array()},
+                                        {"tokens", c.pieces},
                                         {"top_logprobs", nullptr}};
                 }
             }
@@ -417,7 +419,7 @@ void launch(const std::shared_ptr<group>& g, engine& eng, std::vector<request> r
 
 void gateway::completions(const api_request& req, const std::shared_ptr<responder>& out,
                           bool chat) {
-    auto eng = engine_.load();
+    auto eng = current_engine();
     const json j = parse_body(req.body);
     if (auto m = j.find("model"); m != j.end() && !m->is_null() &&
                                   (!m->is_string() || m->get<std::string>() != model_name_)) {
@@ -513,7 +515,7 @@ void gateway::completions(const api_request& req, const std::shared_ptr<responde
 }
 
 void gateway::generate(const api_request& req, const std::shared_ptr<responder>& out) {
-    auto eng = engine_.load();
+    auto eng = current_engine();
     const json j = parse_body(req.body);
     const json params = j.contains("sampling_params") ? j["sampling_params"] : json::object();
     if (!params.is_object()) {
@@ -649,7 +651,7 @@ void gateway::ws_connection::on_message(const std::string& text) {
                 throw invalid("id", "a request with this id is already running on this socket");
             }
         }
-        auto eng = gw_->engine_.load();
+        auto eng = gw_->current_engine();
         const json params = j.contains("params") ? j["params"] : json::object();
         if (!params.is_object()) {
             throw invalid("params", "expected an object");

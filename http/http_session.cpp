@@ -190,20 +190,29 @@ void http_session::watch() {
     stream_.socket().async_wait(
         net::ip::tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
             self->watching_ = false;
-            if (ec == net::error::operation_aborted) {
-                if (self->resume_read_) {
-                    self->resume_read_ = false;
-                    self->do_read();
-                }
+            if (self->resume_read_) { // the response ended meanwhile: read the next request
+                self->resume_read_ = false;
+                return self->do_read();
+            }
+            if (ec == net::error::operation_aborted || self->closed_) {
                 return;
             }
-            char c;
-            const std::size_t n = ec ? 0
-                                     : self->stream_.socket().receive(
-                                           net::buffer(&c, 1), net::socket_base::message_peek, ec);
+            std::size_t n = 0;
+            if (!ec) {
+                char c;
+                auto& sock = self->stream_.socket();
+                sock.non_blocking(true, ec); // never block an io thread on a spurious wake-up
+                if (!ec) {
+                    n = sock.receive(net::buffer(&c, 1), net::socket_base::message_peek, ec);
+                }
+                if (ec == net::error::would_block || ec == net::error::try_again) {
+                    return self->watch();
+                }
+            }
             if (ec || n == 0) {
                 self->shut(); // the client closed the connection
             }
+            // else: a pipelined request waits in the socket for the next read
         });
 }
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up, builds the radixrt binary and runs it on the built-in model.
+# Sets up, builds the radixrt binary and serves the built-in model on
+# http://127.0.0.1:8080 (Ctrl-C stops it gracefully).
 # Arguments replace the default ones: scripts/run.sh generate --prompt "Hi"
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,6 +8,6 @@ bash scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"${RADIXRT_JOBS:-2}" --target radixrt
 if [ $# -eq 0 ]; then
-  set -- generate --prompt "Once upon a time" --max-tokens 64
+  set -- serve
 fi
 exec build/apps/radixrt "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up, builds and runs every test: once optimised (build/), once under
-# AddressSanitizer + UBSan (build-asan/), and the actor and engine tests
+# AddressSanitizer + UBSan (build-asan/), and the actor, engine and server tests
 # under ThreadSanitizer (build-tsan/). Extra arguments go to ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,9 +20,9 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build-asan -j"$jobs" --output-on-failure "$@"
 
-echo "== ThreadSanitizer build (actors and engine) =="
+echo "== ThreadSanitizer build (actors, engine, server) =="
 cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DRADIXRT_STRICT=ON \
   -DRADIXRT_SANITIZE=thread -DRADIXRT_BUILD_BENCH=OFF >/dev/null
-cmake --build build-tsan -j"$jobs" --target actor_test engine_test
+cmake --build build-tsan -j"$jobs" --target actor_test engine_test server_test
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  ctest --test-dir build-tsan -j"$jobs" --output-on-failure -R '^(actor|engine)' "$@"
+  ctest --test-dir build-tsan -j"$jobs" --output-on-failure -R '^(actor|engine|server)' "$@"

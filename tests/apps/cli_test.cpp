@@ -101,6 +101,9 @@ TEST(cli, bad_input_gives_clear_errors) {
          2,
          "--temperature expects a number"},
         {{"generate", "--prompt", "x", "--max-tokens"}, 2, "--max-tokens needs a value"},
+        {{"generate", "--prompt", "x", "--max-tokens", "5", "--max-tokens", "many"},
+         2,
+         "got 'many'"}, // the last wins
         {{"generate"}, 2, "exactly one of --prompt and --prompt-ids"},
         {{"generate", "--prompt-ids", "1,x"}, 2, "comma-separated"},
         {{"generate", "--prompt-ids", "1,999999"}, 2, "outside the vocabulary"},
