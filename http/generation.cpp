@@ -137,10 +137,14 @@ class group : public std::enable_shared_from_this<group> {
     std::size_t remaining = 0;
 
     json chunk_base() const {
-        return {{"id", id},
-                {"object", kind == api_kind::chat ? "chat.completion.chunk" : "text_completion"},
-                {"created", created},
-                {"model", model}};
+        json j = {{"id", id},
+                  {"object", kind == api_kind::chat ? "chat.completion.chunk" : "text_completion"},
+                  {"created", created},
+                  {"model", model}};
+        if (include_usage) {
+            j["usage"] = nullptr; // as OpenAI: null on every chunk but the last
+        }
+        return j;
     }
 
     void send(const json& j) {
@@ -301,8 +305,15 @@ class group : public std::enable_shared_from_this<group> {
             } else {
                 item["text"] = echo[i / n] + c.text;
                 if (logprobs >= 0) {
+                    std::vector<std::size_t> offsets; // of each token in the returned text
+                    std::size_t at = echo[i / n].size();
+                    for (const auto& piece : c.pieces) {
+                        offsets.push_back(at);
+                        at += piece.size();
+                    }
                     item["logprobs"] = {{"token_logprobs", c.logprobs},
                                         {"tokens", c.pieces},
+                                        {"text_offset", offsets},
                                         {"top_logprobs", nullptr}};
                 }
             }

@@ -103,7 +103,9 @@ TEST(server, streaming_and_plain_answers_agree) {
     int finishes = 0;
     for (std::size_t i = 0; i + 1 < events.size(); ++i) {
         const auto e = json::parse(events[i]); // every event is one JSON object
+        ASSERT_TRUE(e.contains("usage"));      // include_usage: null until the last chunk
         if (!e["choices"].empty()) {
+            EXPECT_TRUE(e["usage"].is_null());
             streamed += e["choices"][0]["text"].get<std::string>();
             finishes += !e["choices"][0]["finish_reason"].is_null();
         } else {
@@ -150,6 +152,7 @@ TEST(server, repeated_prompt_reports_cached_tokens) {
     std::string joined;
     for (std::size_t i = 0; i < 4; ++i) {
         EXPECT_LE(l["token_logprobs"][i].get<double>(), 0.0);
+        EXPECT_EQ(l["text_offset"][i].get<std::size_t>(), joined.size());
         joined += l["tokens"][i].get<std::string>();
     }
     EXPECT_EQ(joined, lp["choices"][0]["text"]);
