@@ -368,12 +368,11 @@ TEST(server, slow_client_is_dropped) {
     auto cfg = live_server::base_config();
     cfg.header_timeout = std::chrono::milliseconds(300);
     live_server s(cfg);
-    const auto t0 = std::chrono::steady_clock::now();
+    bool closed = false;
     const auto got = rt::raw(s.port(), "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-",
-                             std::chrono::seconds(10));
-    EXPECT_EQ(got, ""); // closed without an answer
-    EXPECT_LT(std::chrono::steady_clock::now() - t0,
-              std::chrono::seconds(5)); // by the server, not our 10 s
+                             std::chrono::seconds(10), &closed);
+    EXPECT_EQ(got, "");  // no answer
+    EXPECT_TRUE(closed); // the server hung up; our own 10 s wait did not end it
 }
 
 TEST(server, graceful_shutdown_drains_then_ends_streams) {

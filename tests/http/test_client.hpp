@@ -2,6 +2,7 @@
 // A small blocking Beast client for the gateway tests: plain requests, SSE
 // streams, raw bytes and WebSocket frames, all to 127.0.0.1.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -80,19 +81,30 @@ inline std::vector<std::string> sse_events(const std::string& body) {
 }
 
 /// Sends raw bytes and returns whatever comes back until the server closes
-/// or `wait` passes.
-inline std::string raw(unsigned port, const std::string& bytes, std::chrono::milliseconds wait) {
+/// the connection or `wait` passes; *closed_by_server tells which.
+inline std::string raw(unsigned port, const std::string& bytes, std::chrono::milliseconds wait,
+                       bool* closed_by_server = nullptr) {
     net::io_context ioc;
-    beast::tcp_stream s(ioc);
+    tcp::socket s(ioc);
     s.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), net::ip::port_type(port)));
     net::write(s, net::buffer(bytes));
-    s.expires_after(wait);
     std::string out;
     char buf[4096];
-    beast::error_code ec;
-    while (!ec) {
-        const auto n = s.read_some(net::buffer(buf), ec);
-        out.append(buf, n);
+    bool closed = false;
+    std::function<void()> read = [&] {
+        s.async_read_some(net::buffer(buf), [&](boost::system::error_code ec, std::size_t n) {
+            out.append(buf, n);
+            if (ec) {
+                closed = ec == net::error::eof || ec == net::error::connection_reset;
+                return;
+            }
+            read();
+        });
+    };
+    read();
+    ioc.run_for(wait);
+    if (closed_by_server != nullptr) {
+        *closed_by_server = closed;
     }
     return out;
 }
