@@ -1,12 +1,15 @@
 #pragma once
-// The engine's insides, for the gateway (introspection, flush) and the
-// facade in engine.cpp. Not part of the public API.
-#include <functional>
+// The engine's insides behind the public facade (not installed, not used
+// outside actors/): the model, the actors, and the gate that makes sure
+// nothing is posted to the scheduler once it has stopped.
 #include <future>
 #include <mutex>
+#include <shared_mutex>
 
 #include <tbb/global_control.h>
 
+#include "actors/forward_executor.hpp"
+#include "actors/request_checks.hpp"
 #include "actors/scheduler_actor.hpp"
 #include "radixrt/engine.hpp"
 
@@ -17,33 +20,39 @@ class engine::core {
     explicit core(engine_config c);
     ~core() { stop(std::chrono::milliseconds(0)); }
 
-    boost::system::result<request_handle, std::error_code>
-    submit(request r, std::shared_ptr<stream_sink> sink, std::weak_ptr<void> self);
+    /// The new request's id.
+    expected<std::uint64_t> submit(request r, std::shared_ptr<stream_sink> sink);
     void cancel(std::uint64_t id);
+    void snapshot(std::size_t max_nodes, std::function<void(expected<radixrt::cache_snapshot>)> done);
+    void flush(std::function<void(expected<std::size_t>)> done);
     void stop(std::chrono::milliseconds drain);
-    /// The radix tree's introspection; done runs on the prefix matcher's thread.
-    void snapshot_cache(std::size_t max_nodes, std::function<void(actors::cache_snapshot)> done);
-    /// Evicts every unlocked cached prefix; done gets the number of blocks freed.
-    void flush_cache(std::function<void(std::size_t)> done);
 
-    engine_config cfg;
-    std::shared_ptr<const runtime::model> model;
-    runtime::tokenizer tok;
+    const engine_config cfg;
+    const std::shared_ptr<const runtime::model> model;
+    const runtime::tokenizer tok;
     model_info info;
+    actors::request_limits limits;
     actors::stats_board stats;
-    std::atomic<std::size_t> queued{0};
-    std::atomic<bool> accepting{true};
-    std::atomic<std::uint64_t> next_id{1};
-    std::size_t kv_blocks = 0;
-    std::unique_ptr<tbb::global_control> threads;
-    runtime::actor_system system;
-    std::unique_ptr<actors::prefix_matcher_actor> matcher;
-    std::unique_ptr<actors::kv_block_manager_actor> kv;
-    std::vector<std::unique_ptr<actors::attention_executor>> executors;
-    std::unique_ptr<actors::scheduler_actor> scheduler;
-    std::future<void> loop_done;
-    std::mutex stop_mutex; // serialises shutdown() calls from several threads
-    bool stopped = false;
+
+  private:
+    /// Posts m unless the scheduler has stopped (then false).
+    bool post(actors::scheduler_message m);
+
+    std::atomic<std::size_t> queued_{0};
+    std::atomic<std::uint64_t> next_id_{1};
+    std::unique_ptr<tbb::global_control> threads_;
+    runtime::actor_system system_;
+    std::shared_ptr<runtime::kv_storage> kv_;
+    std::vector<std::unique_ptr<actors::forward_executor>> executors_;
+    std::unique_ptr<actors::scheduler_actor> scheduler_;
+    std::future<void> loop_done_;
+    // The gate: submit holds it shared while it checks and posts; stop takes
+    // it exclusively to close, so no message can slip in after the drain.
+    std::shared_mutex gate_;
+    bool accepting_ = true; // new requests (until shutdown begins)
+    bool open_ = true;      // any message (until the scheduler loop has ended)
+    std::mutex stop_mutex_; // serialises shutdown() calls
+    bool stopped_ = false;
 };
 
 } // namespace radixrt

@@ -1,9 +1,14 @@
 #pragma once
-// One forward step for an attention executor, and its results. Samplers move
-// into the step and back out with the results: ownership crosses by message.
+// One forward step for an executor, and its results. A sequence's sampler
+// moves into the step and back out with the result: ownership crosses by
+// message. The KV arena is shared memory partitioned by block: a step may
+// write only the blocks of its sequences' new positions and read only
+// their block tables, which the planner keeps stable until the step ends.
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "radixrt/request.hpp"
 #include "runtime/ids.hpp"
 #include "runtime/sampler.hpp"
 
@@ -11,10 +16,10 @@ namespace radixrt::actors {
 
 struct step_sequence {
     runtime::request_id id{};
-    std::vector<runtime::token_id> tokens; // new tokens this step
-    std::size_t n_past = 0;
-    std::vector<std::int32_t> block_table;     // covers n_past + tokens.size()
-    std::unique_ptr<runtime::sampler> sampler; // set: sample the next token after this step
+    std::vector<runtime::token_id> tokens;     // new tokens this step
+    std::size_t n_past = 0;                    // of this sequence, already in the KV cache
+    std::vector<runtime::block_id> block_table; // covers n_past + tokens.size()
+    std::unique_ptr<runtime::sampler> sampler;  // set: sample the next token after this step
 };
 
 struct step_batch {
@@ -23,9 +28,9 @@ struct step_batch {
 
 struct sequence_result {
     runtime::request_id id{};
-    bool sampled = false;
-    runtime::sampled token{};
-    std::unique_ptr<runtime::sampler> sampler;
+    std::optional<runtime::sampled> token;     // when a sampler came with the sequence
+    std::unique_ptr<runtime::sampler> sampler; // given back
+    std::optional<radixrt::error> failure;     // the sequence could not be computed or sampled
 };
 
 struct step_result {

@@ -1,12 +1,16 @@
 #pragma once
-// The scheduler owns the waiting queue and the running set and forms one
-// batch per step (continuous batching): a token budget per step, chunked
-// prefill, fcfs or lpm admission with in-batch prefix sharing, preemption
-// by recomputation when KV blocks run out, stop conditions, cancellation.
-// Its step loop is one coroutine on its strand; submit/cancel/drain only
-// record what they are told and wake the loop, which acts between steps.
+// The scheduler actor: continuous batching as one loop on its strand, in the
+// shape of SGLang's scheduler. Each iteration
+//   1. takes the whole inbox (submit, cancel, drain, snapshot, flush) and
+//      applies it to the batch planner,
+//   2. has the planner admit requests and plan a step,
+//   3. runs the step on the executors (the loop's only suspension),
+//   4. gives the results to the planner,
+// publishing statistics and delivering token and finish events to the
+// requests' sinks between steps. Messages arriving while the loop is
+// suspended only append to the inbox, so nothing the loop iterates changes
+// under it; every decision is the planner's, synchronous and unit-tested.
 #include <atomic>
-#include <deque>
 #include <future>
 #include <map>
 #include <memory>
@@ -14,79 +18,57 @@
 
 #include <boost/asio/steady_timer.hpp>
 
-#include "actors/attention_executor.hpp"
-#include "actors/kv_block_manager_actor.hpp"
-#include "actors/prefix_matcher_actor.hpp"
+#include "actors/batch_planner.hpp"
 #include "actors/scheduler_messages.hpp"
 #include "actors/stats_board.hpp"
-#include "runtime/stop_checker.hpp"
+#include "actors/step_executor.hpp"
 
 namespace radixrt::actors {
 
-struct scheduler_config {
-    std::size_t block_size = 16;
-    std::size_t max_batch_tokens = 2048;
-    std::size_t max_running = 64;
-    std::size_t max_prefill_chunk = 512;
-    bool lpm = true;
-    std::size_t lpm_max_queue = 128; // beyond this many waiting, lpm falls back to fcfs
-};
-
 class scheduler_actor : public runtime::actor {
   public:
-    scheduler_actor(runtime::asio::io_context& ioc, scheduler_config cfg,
-                    std::shared_ptr<const runtime::model> model, const runtime::tokenizer& tok,
-                    prefix_matcher_actor& matcher, kv_block_manager_actor& kv,
-                    std::vector<attention_executor*> executors, stats_board& stats,
-                    std::atomic<std::size_t>& queued);
+    /// queued: the engine's count of requests waiting for their first step
+    /// (it bounds the queue); the scheduler decrements it as they leave.
+    scheduler_actor(runtime::asio::io_context& ioc, planner_config cfg,
+                    const runtime::tokenizer& tok, std::vector<step_executor*> executors,
+                    stats_board& stats, std::atomic<std::size_t>& queued);
     ~scheduler_actor() override;
 
-    /// Starts the step loop; the future completes when it has ended.
+    /// Starts the loop; the future completes when it has ended (after a
+    /// drain_msg, once nothing is left).
     std::future<void> start();
+    /// From any thread: appends m to the inbox. After the loop has ended,
+    /// a message is answered at once with errc::shutting_down.
+    void post(scheduler_message m);
 
-    awaitable<void> submit(submission s);
-    awaitable<void> cancel(runtime::request_id id);
-    /// No new work will come: finish what is queued or running, and at the
-    /// deadline end whatever is left with a shutting_down error.
-    awaitable<void> drain(clock_type::time_point deadline);
+    /// The planner, for tests that drive the loop on one thread; call only
+    /// from the strand (or while the io_context is not running).
+    const batch_planner& planner() const { return planner_; }
 
   private:
-    struct live;
-    struct planned {
-        live* r;
-        std::size_t chunk;
-    };
+    runtime::asio::awaitable<void> loop();
+    void on_message(scheduler_message m);
+    void take_inbox(clock_type::time_point now);
+    void cancel_vanished(clock_type::time_point now);
+    void deliver();
+    runtime::asio::awaitable<std::vector<sequence_result>> run_step(std::vector<step_sequence> plan);
+    void publish();
+    void refuse(scheduler_message& m);
 
-    awaitable<void> loop(std::shared_ptr<std::promise<void>> done);
-    awaitable<void> reap();
-    awaitable<void> admit();
-    awaitable<std::vector<planned>> allocate_step();
-    awaitable<void> run_step(std::vector<planned> plan);
-    awaitable<void> cache_full_blocks(live& r);
-    awaitable<void> preempt(live& r);
-    awaitable<void> finish(live& r, finish_reason reason, std::error_code error = {},
-                           std::string message = {});
-    void on_token(live& r, runtime::sampled t);
-    void wake();
-    awaitable<void> publish();
-
-    scheduler_config cfg_;
-    std::shared_ptr<const runtime::model> model_;
-    const runtime::tokenizer& tok_;
-    prefix_matcher_actor& matcher_;
-    kv_block_manager_actor& kv_;
-    std::vector<attention_executor*> executors_;
+    batch_planner planner_;
+    std::vector<step_executor*> executors_;
     stats_board& stats_;
     std::atomic<std::size_t>& queued_;
     runtime::asio::steady_timer wake_;
-
-    std::deque<std::unique_ptr<live>> waiting_;
-    std::vector<std::unique_ptr<live>> running_;
-    std::map<runtime::request_id, live*> by_id_;
-    std::uint64_t events_ = 0; // submissions, cancellations, drain: bumped by wake()
-    bool draining_ = false;
+    std::vector<scheduler_message> inbox_;
+    std::map<runtime::request_id, std::weak_ptr<stream_sink>> sinks_;
     clock_type::time_point deadline_ = clock_type::time_point::max();
-    engine_stats counters_;
+    bool closed_ = false;
+    std::uint64_t left_queue_seen_ = 0;
+    double last_step_ms_ = 0;
+    std::size_t last_batch_tokens_ = 0;
+    histogram_snapshot step_seconds_ = engine_stats{}.step_seconds;
+    histogram_snapshot batch_tokens_ = engine_stats{}.batch_tokens;
 };
 
 } // namespace radixrt::actors

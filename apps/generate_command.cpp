@@ -83,7 +83,7 @@ int run_generate(std::vector<std::string> argv, std::ostream& out, std::ostream&
         << double(prompt.size()) / std::max(res.prefill_seconds, 1e-9)
         << " tok/s | generated: " << res.tokens.size() << " tokens, "
         << double(res.tokens.size()) / std::max(res.decode_seconds, 1e-9)
-        << " tok/s | finish: " << runtime::to_string(res.reason) << "\n";
+        << " tok/s | finish: " << radixrt::to_string(res.reason) << "\n";
     return 0;
 }
 

@@ -114,17 +114,18 @@ int main(int argc, char** argv) {
         "%zu requests: %zu groups x %zu, system %zu + question %zu tokens, output %zu, model %s\n",
         n, o.groups, o.per_group, o.system, o.question, o.output,
         o.model.empty() ? "built-in" : o.model.c_str());
-    std::printf("%-10s %10s %10s %14s %14s %12s %12s\n", "cache", "seconds", "req/s",
-                "prompt tokens", "computed", "from cache", "completed");
+    std::printf("%-10s %10s %10s %14s %14s %12s %12s %8s %8s\n", "cache", "seconds", "req/s",
+                "prompt tokens", "computed", "from cache", "completed", "steps", "steps/s");
     row rows[2];
     for (int c = 1; c >= 0; --c) {
         rows[c] = run(o, c == 1);
         const auto& s = rows[c].stats;
-        std::printf("%-10s %10.2f %10.2f %14llu %14llu %12llu %9zu/%zu\n", c ? "on" : "off",
-                    rows[c].seconds, double(n) / rows[c].seconds,
+        std::printf("%-10s %10.2f %10.2f %14llu %14llu %12llu %9zu/%zu %8llu %8.1f\n",
+                    c ? "on" : "off", rows[c].seconds, double(n) / rows[c].seconds,
                     (unsigned long long)s.prompt_tokens,
                     (unsigned long long)s.computed_prompt_tokens,
-                    (unsigned long long)s.cached_prompt_tokens, rows[c].completed, n);
+                    (unsigned long long)s.cached_prompt_tokens, rows[c].completed, n,
+                    (unsigned long long)s.steps, double(s.steps) / rows[c].seconds);
     }
     std::printf("cache on / off: throughput x%.2f, prompt tokens computed %.1f%%\n",
                 rows[0].seconds / rows[1].seconds,

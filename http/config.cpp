@@ -126,7 +126,7 @@ const std::map<std::string, field>& fields() {
          text([](server_config& c) -> std::string& { return c.engine.policy; }, {"lpm", "fcfs"})},
         {"cache.enabled",
          boolean([](server_config& c) -> bool& { return c.engine.cache_enabled; })},
-        {"limits.max_prompt_tokens", integer(&server_config::max_prompt_tokens, 0, 1u << 24)},
+        {"limits.max_prompt_tokens", engine_integer(&engine_config::max_prompt_tokens, 0, 1u << 24)},
         {"limits.max_tokens", integer(&server_config::max_tokens_limit, 1, 1u << 24)},
         {"limits.default_max_tokens", integer(&server_config::default_max_tokens, 1, 1u << 24)},
     };

@@ -27,7 +27,6 @@ struct server_config {
     std::size_t max_stream_buffer_bytes = 4u << 20;  // a reader further behind is dropped
     std::string model_name;                          // served as "model"; default from the file
     std::string chat_template = "auto";  // auto|chatml|llama2|llama3|mistral|zephyr|simple
-    std::size_t max_prompt_tokens = 0;   // 0: the model's context
     std::size_t max_tokens_limit = 4096; // largest max_tokens accepted
     std::size_t default_max_tokens = 128;
     engine_config engine;

@@ -2,14 +2,14 @@
 // The HTTP API, independent of sockets: routes a parsed request to its
 // endpoint and answers through a responder. OpenAI-compatible completions and
 // chat (with SSE streaming), SGLang's /generate, tokenize/detokenize, models,
-// health, Prometheus metrics, cache introspection and flush; plus the
-// WebSocket token-stream protocol (docs/websocket.md).
+// health, Prometheus metrics, cache introspection and flush. Uses only the
+// public engine API. The WebSocket protocol is websocket_protocol.hpp.
 #include <atomic>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "http/api_error.hpp"
 #include "http/chat_template.hpp"
 #include "http/config.hpp"
 #include "http/metrics.hpp"
@@ -33,6 +33,7 @@ class gateway : public std::enable_shared_from_this<gateway> {
     void set_engine(std::shared_ptr<engine> e);
     /// Refuses new generation work with 503 from now on.
     void begin_shutdown() { shutting_down_ = true; }
+    bool shutting_down() const { return shutting_down_; }
     bool ready() const { return current_engine() != nullptr; }
     std::shared_ptr<engine> current_engine() const {
         std::lock_guard lock(engine_mutex_);
@@ -40,36 +41,31 @@ class gateway : public std::enable_shared_from_this<gateway> {
     }
     const server_config& config() const { return cfg_; }
     http::metrics& stats() { return metrics_; }
+    /// The model name the API serves.
+    const std::string& model_name() const { return model_name_; }
 
     void handle(const api_request& req, const std::shared_ptr<responder>& out);
     /// Whether target is the WebSocket endpoint and the caller may use it
     /// (else the answer has been sent through out).
     bool accept_websocket(const api_request& req, const std::shared_ptr<responder>& out);
 
-    /// Per-connection WebSocket protocol state.
-    class ws_connection : public std::enable_shared_from_this<ws_connection> {
-      public:
-        ws_connection(std::shared_ptr<gateway> gw, std::shared_ptr<ws_channel> ch)
-            : gw_(std::move(gw)), ch_(ch) {}
-        void on_message(const std::string& text);
-        /// The socket is closing: cancel everything in flight.
-        void close();
-
-      private:
-        friend class gateway;
-        std::shared_ptr<gateway> gw_;
-        std::weak_ptr<ws_channel> ch_;
-        std::mutex mutex_;
-        std::map<std::string, std::pair<request_handle, std::shared_ptr<void>>> active_;
-    };
-
   private:
-    void error(const std::shared_ptr<responder>& out, unsigned status, const std::string& type,
-               const std::string& code, const std::string& message, const std::string& endpoint);
-    void completions(const api_request& req, const std::shared_ptr<responder>& out, bool chat);
+    void route(const std::string& path, const api_request& req,
+               const std::shared_ptr<responder>& out);
+    void answer(const std::shared_ptr<responder>& out, const std::string& endpoint,
+                const api_error& e);
+    void reply(const std::shared_ptr<responder>& out, const std::string& endpoint,
+               const std::string& body, const char* content_type = "application/json");
+    // generation_endpoints.cpp
+    void completions(const api_request& req, const std::shared_ptr<responder>& out);
+    void chat(const api_request& req, const std::shared_ptr<responder>& out);
     void generate(const api_request& req, const std::shared_ptr<responder>& out);
+    // introspection_endpoints.cpp
+    void health(const std::shared_ptr<responder>& out);
+    void models(const std::shared_ptr<responder>& out);
     void tokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void detokenize(const api_request& req, const std::shared_ptr<responder>& out);
+    void prometheus(const std::shared_ptr<responder>& out);
     void cache(const std::shared_ptr<responder>& out);
     void flush(const std::shared_ptr<responder>& out);
 

@@ -99,10 +99,9 @@ void http_session::run() {
 void http_session::refuse() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] {
         auto r = std::make_shared<responder_impl>(self, false, 11);
-        r->respond(
-            503, "application/json",
-            R"({"error":{"message":"too many connections","type":"server_error","code":"overloaded","param":null}})",
-            {{"Retry-After", "1"}});
+        r->respond(503, "application/json",
+                   error_body(api_error(503, "server_error", "overloaded", "too many connections")),
+                   {{"Retry-After", "1"}});
     });
 }
 
@@ -144,10 +143,10 @@ void http_session::do_read() {
 void http_session::on_read(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::body_limit) {
         auto r = std::make_shared<responder_impl>(shared_from_this(), false, 11);
-        r->respond(
-            413, "application/json",
-            R"({"error":{"message":"the request body is larger than the limit","type":"invalid_request_error","code":"payload_too_large","param":null}})",
-            {});
+        r->respond(413, "application/json",
+                   error_body(api_error(413, "invalid_request_error", "payload_too_large",
+                                        "the request body is larger than the limit")),
+                   {});
         return;
     }
     if (ec) {
@@ -155,10 +154,10 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
         if (ec != bhttp::error::end_of_stream && ec != beast::error::timeout &&
             ec != net::error::operation_aborted && ec != net::error::connection_reset && !closed_) {
             auto r = std::make_shared<responder_impl>(shared_from_this(), false, 11);
-            r->respond(
-                400, "application/json",
-                R"({"error":{"message":"malformed HTTP request","type":"invalid_request_error","code":"bad_request","param":null}})",
-                {});
+            r->respond(400, "application/json",
+                       error_body(api_error(400, "invalid_request_error", "bad_request",
+                                            "malformed HTTP request")),
+                       {});
             return;
         }
         return shut();

@@ -1,30 +1,18 @@
 #pragma once
-// JSON helpers of the gateway: typed field access that reports the field by
-// name, and serialisation that never throws on invalid UTF-8.
+// JSON helpers of the gateway: parsing request bodies, typed field access
+// that reports the field by name, and serialisation that never throws on
+// invalid UTF-8.
 #include <optional>
 #include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "http/api_error.hpp"
+
 namespace radixrt::http {
 
 using nlohmann::json;
-
-/// A request the API refuses; becomes an OpenAI-style error body.
-struct api_error : std::runtime_error {
-    api_error(unsigned status, std::string type, std::string code, const std::string& message,
-              std::string param = {})
-        : std::runtime_error(message), status(status), type(std::move(type)), code(std::move(code)),
-          param(std::move(param)) {}
-    unsigned status;
-    std::string type, code, param;
-};
-
-inline api_error invalid(const std::string& param, const std::string& what) {
-    return api_error(400, "invalid_request_error", "invalid_value", "'" + param + "': " + what,
-                     param);
-}
 
 inline std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);

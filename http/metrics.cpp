@@ -46,7 +46,8 @@ void metrics::finished(const finish_event& e) {
     queue_.observe(e.usage.queue_ms / 1000.0);
 }
 
-std::string metrics::render(const engine_stats& s, const cache_counters& c, bool ready) const {
+std::string metrics::render(const engine_stats& s, bool ready) const {
+    const auto& c = s.cache;
     std::ostringstream o;
     {
         std::lock_guard lock(mutex_);

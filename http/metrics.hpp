@@ -10,10 +10,6 @@
 
 namespace radixrt::http {
 
-struct cache_counters {
-    std::uint64_t lookups = 0, requested_tokens = 0, matched_tokens = 0, evicted_blocks = 0;
-};
-
 class metrics {
   public:
     void request(const std::string& endpoint, const std::string& outcome);
@@ -21,7 +17,7 @@ class metrics {
     void inter_token(double seconds);
     void finished(const finish_event& e);
 
-    std::string render(const engine_stats& s, const cache_counters& c, bool ready) const;
+    std::string render(const engine_stats& s, bool ready) const;
 
   private:
     mutable std::mutex mutex_;

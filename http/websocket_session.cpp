@@ -17,7 +17,7 @@ void websocket_session::run(beast::http::request<beast::http::string_body> req) 
     ws_.read_message_max(gw_->config().max_body_bytes);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "radixrt"); }));
-    conn_ = std::make_shared<gateway::ws_connection>(gw_, shared_from_this());
+    conn_ = std::make_shared<ws_connection>(gw_, weak_from_this());
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
         if (ec) {
             return self->fail();
@@ -38,8 +38,7 @@ void websocket_session::on_read(beast::error_code ec, std::size_t) {
     }
     if (!ws_.got_text()) {
         buffer_.consume(buffer_.size());
-        send(
-            R"({"type":"error","id":null,"error":{"message":"send JSON text frames","type":"invalid_request_error","code":"invalid_json"}})");
+        conn_->on_binary();
         return do_read();
     }
     std::string text = beast::buffers_to_string(buffer_.data());

@@ -12,6 +12,7 @@
 #include <boost/beast/websocket.hpp>
 
 #include "http/gateway.hpp"
+#include "http/websocket_protocol.hpp"
 
 namespace radixrt::http {
 
@@ -32,7 +33,7 @@ class websocket_session : public ws_channel,
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::beast::flat_buffer buffer_;
     std::shared_ptr<gateway> gw_;
-    std::shared_ptr<gateway::ws_connection> conn_;
+    std::shared_ptr<ws_connection> conn_;
     std::deque<std::string> queue_;
     bool writing_ = false;
     std::atomic<bool> open_{false};

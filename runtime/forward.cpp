@@ -71,23 +71,28 @@ std::span<const float> forward_pass::run(std::span<const seq_step> batch, kv_sto
     std::vector<rk::paged_seq> seqs;
     pos_.clear();
     table_.clear();
-    for (const auto& s : batch) {
+    tables_.resize(std::max(tables_.size(), batch.size()));
+    for (std::size_t si = 0; si < batch.size(); ++si) {
+        const auto& s = batch[si];
         const std::size_t end = s.n_past + s.tokens.size();
         if (s.tokens.empty() || end > c.context_length ||
             s.block_table.size() * kv.block_size() < end) {
             throw std::invalid_argument("forward: sequence of " + std::to_string(end) +
                                         " tokens does not fit its block table or the context");
         }
+        auto& table = tables_[si];
+        table.clear();
         for (auto b : s.block_table) {
-            if (b < 0 || std::size_t(b) >= kv.n_blocks()) {
-                throw std::invalid_argument("forward: block id " + std::to_string(b) +
+            if (to_int(b) < 0 || std::size_t(to_int(b)) >= kv.n_blocks()) {
+                throw std::invalid_argument("forward: block id " + std::to_string(to_int(b)) +
                                             " out of range");
             }
+            table.push_back(to_int(b));
         }
-        seqs.push_back({s.block_table.data(), s.n_past, s.tokens.size(), rows});
+        seqs.push_back({table.data(), s.n_past, s.tokens.size(), rows});
         for (std::size_t i = 0; i < s.tokens.size(); ++i) {
             pos_.push_back(s.n_past + i);
-            table_.push_back(s.block_table.data());
+            table_.push_back(table.data());
         }
         rows += s.tokens.size();
         n_out += s.all_logits ? s.tokens.size() : 1;

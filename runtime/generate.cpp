@@ -7,20 +7,6 @@
 
 namespace radixrt::runtime {
 
-const char* to_string(finish_reason r) {
-    switch (r) {
-    case finish_reason::stop:
-        return "stop";
-    case finish_reason::length:
-        return "length";
-    case finish_reason::cancelled:
-        return "cancelled";
-    case finish_reason::error:
-        return "error";
-    }
-    return "?";
-}
-
 generate_result generate(forward_pass& fwd, const tokenizer& tok, std::span<const token_id> prompt,
                          const generate_options& opt, const token_callback& on_token) {
     using clock = std::chrono::steady_clock;
@@ -32,8 +18,10 @@ generate_result generate(forward_pass& fwd, const tokenizer& tok, std::span<cons
     const std::size_t total = std::min(c.context_length, prompt.size() + opt.max_tokens);
     const std::size_t block = 16;
     kv_storage kv(c, (total + block - 1) / block, block);
-    std::vector<std::int32_t> table(kv.n_blocks());
-    std::iota(table.begin(), table.end(), 0);
+    std::vector<block_id> table(kv.n_blocks());
+    for (std::size_t b = 0; b < table.size(); ++b) {
+        table[b] = block_id(std::int32_t(b));
+    }
 
     generate_result res;
     sampler smp(opt.sampling, prompt);
@@ -54,7 +42,11 @@ generate_result generate(forward_pass& fwd, const tokenizer& tok, std::span<cons
             res.reason = finish_reason::length;
             break;
         }
-        const sampled s = smp.sample(row);
+        auto picked = smp.sample(row);
+        if (!picked) {
+            throw std::runtime_error(picked.error().message);
+        }
+        const sampled& s = *picked;
         if (!opt.ignore_eos && tok.is_eog(s.id)) {
             res.reason = finish_reason::stop;
             break;

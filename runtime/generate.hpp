@@ -11,8 +11,7 @@
 
 namespace radixrt::runtime {
 
-enum class finish_reason { stop, length, cancelled, error };
-const char* to_string(finish_reason r);
+using radixrt::finish_reason;
 
 struct generate_options {
     std::size_t max_tokens = 128;

@@ -217,6 +217,18 @@ insert_result radix_tree::insert(std::string_view ns, std::span<const token_id> 
     return res;
 }
 
+std::vector<block_id> radix_tree::path_blocks(node_id id) const {
+    std::vector<const node*> path;
+    for (const node* n = find(id); n != nullptr && n->id != 0; n = n->parent) {
+        path.push_back(n);
+    }
+    std::vector<block_id> out;
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+        out.insert(out.end(), (*it)->blocks.begin(), (*it)->blocks.end());
+    }
+    return out;
+}
+
 bool radix_tree::lock(node_id id) {
     if (to_int(id) == 0) {
         return true; // the root: nothing to protect

@@ -103,6 +103,10 @@ class radix_tree {
     insert_result insert(std::string_view ns, std::span<const token_id> tokens,
                          std::span<const block_id> blocks);
 
+    /// The block ids from the root to the end of node's edge (no side
+    /// effects, not a look-up); empty for a root or an unknown node.
+    std::vector<block_id> path_blocks(node_id node) const;
+
     /// Protects the path from the root to node against eviction; false if the
     /// node no longer exists.
     bool lock(node_id node);

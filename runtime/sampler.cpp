@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
 
 namespace radixrt::runtime {
 
@@ -29,8 +30,55 @@ std::uint64_t rng::next() {
     return result;
 }
 
-sampler::sampler(sampling_params params, std::span<const token_id> prompt)
-    : params_(std::move(params)), rng_(params_.seed) {
+float log_sum_exp(std::span<const float> logits) {
+    float mx = -INFINITY;
+    for (float l : logits) {
+        mx = std::max(mx, l);
+    }
+    if (mx == -INFINITY) {
+        return mx;
+    }
+    double s = 0.0;
+    for (float l : logits) {
+        s += std::exp(double(l - mx));
+    }
+    return mx + float(std::log(s));
+}
+
+std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k,
+                                        float log_z) {
+    // A min-heap of the best k seen so far: better = larger logit, then lower id.
+    auto better = [](const token_logprob& a, const token_logprob& b) {
+        return a.logprob > b.logprob || (a.logprob == b.logprob && a.token < b.token);
+    };
+    std::vector<token_logprob> heap;
+    k = std::min(k, logits.size());
+    heap.reserve(k + 1);
+    for (std::size_t i = 0; i < logits.size() && k > 0; ++i) {
+        if (logits[i] == -INFINITY) {
+            continue; // masked: not an alternative
+        }
+        const token_logprob c{token_id(i), logits[i]};
+        if (heap.size() < k) {
+            heap.push_back(c);
+            std::push_heap(heap.begin(), heap.end(), better);
+        } else if (better(c, heap.front())) {
+            std::pop_heap(heap.begin(), heap.end(), better);
+            heap.back() = c;
+            std::push_heap(heap.begin(), heap.end(), better);
+        }
+    }
+    std::sort(heap.begin(), heap.end(), better);
+    for (auto& t : heap) {
+        t.logprob -= log_z;
+    }
+    return heap;
+}
+
+sampler::sampler(sampling_params params, std::span<const token_id> prompt,
+                 std::vector<std::shared_ptr<logit_processor>> processors, std::size_t top_logprobs)
+    : params_(std::move(params)), rng_(params_.seed), processors_(std::move(processors)),
+      top_logprobs_(top_logprobs) {
     if (params_.repetition_penalty != 1.0f) {
         for (token_id t : prompt) {
             ++prompt_counts_[t];
@@ -70,83 +118,93 @@ void sampler::apply_penalties(std::span<float> logits) const {
     }
 }
 
-sampled sampler::sample(std::span<float> logits) {
-    apply_penalties(logits);
-    const std::size_t n = logits.size();
-    token_id chosen = 0;
-    float logprob = 0.0f;
-    // log-sum-exp of the logits scaled by 1/T (T = 1 for greedy).
-    auto log_z = [&](float inv_t) {
-        float mx = -INFINITY;
-        for (float l : logits) {
-            mx = std::max(mx, l * inv_t);
-        }
-        double s = 0.0;
-        for (float l : logits) {
-            s += std::exp(double(l * inv_t - mx));
-        }
-        return mx + float(std::log(s));
-    };
+// Greedy, or temperature + top-k + top-p + min-p over the tokens that are
+// not masked (finite logits; at least one exists).
+token_id sampler::pick(std::span<const float> logits) {
     if (params_.temperature <= 0.0f || params_.top_k == 1) {
-        chosen = token_id(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        logprob = logits[std::size_t(chosen)] - log_z(1.0f);
-    } else {
-        const float inv_t = 1.0f / params_.temperature;
-        candidates_.clear();
-        for (std::size_t i = 0; i < n; ++i) {
+        return token_id(std::max_element(logits.begin(), logits.end()) - logits.begin());
+    }
+    const float inv_t = 1.0f / params_.temperature;
+    candidates_.clear();
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+        if (logits[i] != -INFINITY) {
             candidates_.emplace_back(logits[i] * inv_t, token_id(i));
         }
-        auto by_logit = [](const auto& a, const auto& b) {
-            return a.first > b.first || (a.first == b.first && a.second < b.second);
-        };
-        std::size_t keep = params_.top_k > 0 ? std::min(params_.top_k, n) : n;
-        std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep),
-                          candidates_.end(), by_logit);
-        candidates_.resize(keep);
-        // probabilities of the kept candidates
-        const float mx = candidates_[0].first;
-        std::vector<double> p(keep);
-        double sum = 0.0;
+    }
+    auto by_logit = [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+    };
+    const std::size_t n = candidates_.size();
+    std::size_t keep = params_.top_k > 0 ? std::min(params_.top_k, n) : n;
+    std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep),
+                      candidates_.end(), by_logit);
+    candidates_.resize(keep);
+    const float mx = candidates_[0].first;
+    probs_.resize(keep);
+    double sum = 0.0;
+    for (std::size_t i = 0; i < keep; ++i) {
+        probs_[i] = std::exp(double(candidates_[i].first - mx));
+        sum += probs_[i];
+    }
+    std::size_t cut = keep;
+    if (params_.top_p < 1.0f) { // smallest prefix whose mass reaches top_p
+        double acc = 0.0;
         for (std::size_t i = 0; i < keep; ++i) {
-            p[i] = std::exp(double(candidates_[i].first - mx));
-            sum += p[i];
-        }
-        std::size_t cut = keep;
-        if (params_.top_p < 1.0f) { // smallest prefix whose mass reaches top_p
-            double acc = 0.0;
-            for (std::size_t i = 0; i < keep; ++i) {
-                acc += p[i] / sum;
-                if (acc >= double(params_.top_p)) {
-                    cut = i + 1;
-                    break;
-                }
-            }
-        }
-        if (params_.min_p > 0.0f) { // drop tokens below min_p * p_max
-            std::size_t i = 1;
-            while (i < cut && p[i] >= double(params_.min_p) * p[0]) {
-                ++i;
-            }
-            cut = i;
-        }
-        double mass = 0.0;
-        for (std::size_t i = 0; i < cut; ++i) {
-            mass += p[i];
-        }
-        double r = rng_.uniform() * mass;
-        std::size_t pick = cut - 1;
-        for (std::size_t i = 0; i < cut; ++i) {
-            r -= p[i];
-            if (r < 0) {
-                pick = i;
+            acc += probs_[i] / sum;
+            if (acc >= double(params_.top_p)) {
+                cut = i + 1;
                 break;
             }
         }
-        chosen = candidates_[pick].second;
-        logprob = float(std::log(p[pick] / mass));
     }
-    ++output_counts_[chosen];
-    return {chosen, logprob};
+    if (params_.min_p > 0.0f) { // drop tokens below min_p * p_max
+        std::size_t i = 1;
+        while (i < cut && probs_[i] >= double(params_.min_p) * probs_[0]) {
+            ++i;
+        }
+        cut = i;
+    }
+    double mass = 0.0;
+    for (std::size_t i = 0; i < cut; ++i) {
+        mass += probs_[i];
+    }
+    double r = rng_.uniform() * mass;
+    std::size_t chosen = cut - 1;
+    for (std::size_t i = 0; i < cut; ++i) {
+        r -= probs_[i];
+        if (r < 0) {
+            chosen = i;
+            break;
+        }
+    }
+    return candidates_[chosen].second;
+}
+
+expected<sampled> sampler::sample(std::span<float> logits) {
+    apply_penalties(logits);
+    for (const auto& p : processors_) {
+        try {
+            p->process(generated_, logits);
+        } catch (const std::exception& e) {
+            return error{errc::internal, std::string("a logit processor failed: ") + e.what()};
+        } catch (...) {
+            return error{errc::internal, "a logit processor failed"};
+        }
+    }
+    const float log_z = log_sum_exp(logits);
+    if (!(log_z > -INFINITY)) { // every token masked (or NaN logits)
+        return error{errc::invalid_request,
+                     "the logit processors masked every token of the vocabulary"};
+    }
+    sampled out;
+    out.id = pick(logits);
+    out.logprob = logits[std::size_t(out.id)] - log_z;
+    if (top_logprobs_ > 0) {
+        out.top = top_logprobs(logits, top_logprobs_, log_z);
+    }
+    ++output_counts_[out.id];
+    generated_.push_back(out.id);
+    return out;
 }
 
 } // namespace radixrt::runtime

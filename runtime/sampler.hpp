@@ -1,29 +1,21 @@
 #pragma once
 // Token sampling: logit bias, repetition / presence / frequency penalties,
-// then greedy or temperature + top-k + top-p + min-p sampling from a
-// per-request seeded generator, so a request draws the same tokens whether it
-// runs alone or in a batch.
+// the request's logit processors, then greedy or temperature + top-k +
+// top-p + min-p sampling from a per-request seeded generator, so a request
+// draws the same tokens whether it runs alone or in a batch.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "radixrt/request.hpp"
 #include "runtime/tokenizer.hpp"
 
 namespace radixrt::runtime {
 
-struct sampling_params {
-    float temperature = 1.0f;        // <= 0: greedy
-    std::size_t top_k = 0;           // 0: off
-    float top_p = 1.0f;              // 1: off
-    float min_p = 0.0f;              // 0: off
-    float repetition_penalty = 1.0f; // over prompt and output (1: off)
-    float presence_penalty = 0.0f;   // over output, OpenAI semantics
-    float frequency_penalty = 0.0f;
-    std::vector<std::pair<token_id, float>> logit_bias = {};
-    std::uint64_t seed = 0;
-};
+using radixrt::sampling_params;
 
 /// A small, fully specified generator (xoshiro256**), identical everywhere.
 class rng {
@@ -38,29 +30,47 @@ class rng {
 };
 
 struct sampled {
-    token_id id;
-    float logprob; // log-probability of id under the final distribution (greedy: after penalties, T
-                   // = 1)
+    token_id id = 0;
+    float logprob = 0.0f; // log-softmax of the processed logits at T = 1 (see token_event)
+    std::vector<token_logprob> top; // the top_logprobs most likely tokens, best first
 };
 
+/// Everything that turns one request's logits row into its next token. It
+/// moves with the request's sequence into a forward step and back.
 class sampler {
   public:
-    sampler(sampling_params params, std::span<const token_id> prompt);
+    sampler(sampling_params params, std::span<const token_id> prompt,
+            std::vector<std::shared_ptr<logit_processor>> processors = {},
+            std::size_t top_logprobs = 0);
 
-    /// Picks the next token from logits (vocab) and records it for penalties.
-    /// The logits are modified in place.
-    sampled sample(std::span<float> logits);
+    /// Picks the next token from logits (vocab), which it modifies in place,
+    /// and records it. Fails (nothing recorded) when a logit processor throws
+    /// or every token is masked.
+    expected<sampled> sample(std::span<float> logits);
 
     const sampling_params& params() const { return params_; }
+    const std::vector<token_id>& generated() const { return generated_; }
 
   private:
     void apply_penalties(std::span<float> logits) const;
+    token_id pick(std::span<const float> logits);
 
     sampling_params params_;
     rng rng_;
+    std::vector<std::shared_ptr<logit_processor>> processors_;
+    std::size_t top_logprobs_;
     std::unordered_map<token_id, std::uint32_t> prompt_counts_; // for the repetition penalty
     std::unordered_map<token_id, std::uint32_t> output_counts_;
+    std::vector<token_id> generated_;
     std::vector<std::pair<float, token_id>> candidates_;
+    std::vector<double> probs_;
 };
+
+/// The k largest entries of logits as (token, logit - log_z), best first
+/// (ties: the lower id first). O(n log k).
+std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k, float log_z);
+
+/// log(sum(exp(logits))), -inf when every entry is -inf.
+float log_sum_exp(std::span<const float> logits);
 
 } // namespace radixrt::runtime

@@ -54,7 +54,7 @@ int main() {
         radixrt::request r{.prompt = system + questions[i], .max_tokens = 24};
         r.sampling.temperature = 0.0f;
         if (auto h = eng.submit(r, sinks.back()); !h) {
-            std::fprintf(stderr, "submit failed: %s\n", h.error().message().c_str());
+            std::fprintf(stderr, "submit failed: %s\n", h.error().message.c_str());
             return 1;
         }
     }

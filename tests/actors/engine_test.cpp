@@ -1,12 +1,16 @@
 #include "radixrt/engine.hpp"
 
+#include <functional>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
 #include "runtime/generate.hpp"
+#include "tests/support/wait.hpp"
 #include "runtime/synthetic.hpp"
 
 namespace rr = radixrt::runtime;
@@ -14,14 +18,26 @@ using tokens = std::vector<std::int32_t>;
 
 namespace {
 
-// Records one stream; counts finish events (must be exactly one).
+// Records one stream; counts finish events (must be exactly one). With
+// cancel_at set, it cancels its own request when that token arrives.
 class recorder : public radixrt::stream_sink {
   public:
+    explicit recorder(std::optional<std::size_t> cancel_at = std::nullopt)
+        : cancel_at_(cancel_at) {}
     void on_token(const radixrt::token_event& e) override {
         std::lock_guard lock(mutex_);
         ids_.push_back(e.token);
         text_ += e.text;
+        tops_.push_back(e.top_logprobs);
+        logprobs_.push_back(e.logprob);
         indices_ok_ = indices_ok_ && e.index == ids_.size() - 1;
+        if (cancel_at_ && e.index == *cancel_at_) {
+            if (handle_) {
+                handle_->cancel();
+            } else {
+                cancel_pending_ = true;
+            }
+        }
     }
     void on_finish(const radixrt::finish_event& e) override {
         std::lock_guard lock(mutex_);
@@ -29,6 +45,13 @@ class recorder : public radixrt::stream_sink {
             finish_ = e;
             text_ += e.text_tail;
             done_.set_value();
+        }
+    }
+    void set_handle(radixrt::request_handle h) {
+        std::lock_guard lock(mutex_);
+        handle_ = h;
+        if (cancel_pending_) {
+            h.cancel();
         }
     }
     bool wait(std::chrono::seconds s = std::chrono::seconds(60)) {
@@ -54,11 +77,24 @@ class recorder : public radixrt::stream_sink {
         std::lock_guard lock(mutex_);
         return indices_ok_;
     }
+    std::vector<std::vector<radixrt::token_logprob>> tops() {
+        std::lock_guard lock(mutex_);
+        return tops_;
+    }
+    std::vector<float> logprobs() {
+        std::lock_guard lock(mutex_);
+        return logprobs_;
+    }
 
   private:
     std::mutex mutex_;
+    std::optional<std::size_t> cancel_at_;
+    std::optional<radixrt::request_handle> handle_;
+    bool cancel_pending_ = false;
     tokens ids_;
     std::string text_;
+    std::vector<std::vector<radixrt::token_logprob>> tops_;
+    std::vector<float> logprobs_;
     int finishes_ = 0;
     bool indices_ok_ = true;
     radixrt::finish_event finish_;
@@ -66,24 +102,18 @@ class recorder : public radixrt::stream_sink {
     std::future<void> fut_ = done_.get_future();
 };
 
+using radixrt::test::wait_until;
+
 // The bare model, one request at a time: the independent expectation.
 tokens alone(const tokens& prompt, std::size_t max_tokens,
-             radixrt::sampling_options s = {.temperature = 0.0f}) {
+             radixrt::sampling_params s = {.temperature = 0.0f}) {
     static auto model = rr::builtin_model();
     static auto tok = rr::tokenizer::from_gguf(model->file());
     rr::forward_pass fwd(model);
     rr::generate_options opt;
     opt.max_tokens = max_tokens;
     opt.ignore_eos = true;
-    opt.sampling = {s.temperature,
-                    s.top_k,
-                    s.top_p,
-                    s.min_p,
-                    s.repetition_penalty,
-                    s.presence_penalty,
-                    s.frequency_penalty,
-                    s.logit_bias,
-                    s.seed};
+    opt.sampling = s;
     return rr::generate(fwd, tok, prompt, opt).tokens;
 }
 
@@ -245,29 +275,28 @@ TEST(engine, random_cancellations_lose_nothing) {
     std::vector<std::shared_ptr<recorder>> sinks;
     std::vector<radixrt::request_handle> handles;
     for (const auto& p : prompts) {
-        sinks.push_back(std::make_shared<recorder>());
+        // Cancelled at once, after some token, or never; some twice.
+        const auto when = g() % 4;
+        sinks.push_back(std::make_shared<recorder>(
+            when == 1 ? std::optional<std::size_t>(g() % 10) : std::nullopt));
         auto h = eng.submit(greedy(p, 20 + g() % 20), sinks.back());
         ASSERT_TRUE(h);
         handles.push_back(*h);
-        if (g() % 3 == 0) {
-            handles[g() % handles.size()].cancel();
+        sinks.back()->set_handle(*h);
+        if (when == 0) {
+            h->cancel();
+            h->cancel(); // twice is harmless
         }
     }
-    for (int i = 0; i < 6; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(g() % 5));
-        handles[g() % handles.size()].cancel();
-        handles[g() % handles.size()].cancel(); // twice is harmless
-    }
     std::size_t cancelled = 0;
-    for (auto& s : sinks) {
-        ASSERT_TRUE(s->wait());
-        EXPECT_EQ(s->finishes(), 1);
-        cancelled += s->finish().reason == radixrt::finish_reason::cancelled;
+    for (std::size_t i = 0; i < sinks.size(); ++i) {
+        ASSERT_TRUE(sinks[i]->wait());
+        EXPECT_EQ(sinks[i]->finishes(), 1);
+        cancelled += sinks[i]->finish().reason == radixrt::finish_reason::cancelled;
+        handles[i].cancel(); // after the end: nothing happens
     }
     EXPECT_GT(cancelled, 0u);
-    // Give the scheduler its last publish, then check the pool.
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const auto st = eng.stats();
+    const auto st = eng.stats(); // published before the last finish event
     expect_baseline(st);
     EXPECT_EQ(st.requests_finished + st.requests_cancelled, prompts.size());
 }
@@ -280,9 +309,7 @@ TEST(engine, vanished_client_cancels_its_request) {
     ASSERT_TRUE(eng.submit(greedy(shared_prompts(1, 2)[0], 8), keep));
     sink.reset(); // the client went away
     ASSERT_TRUE(keep->wait());
-    for (int i = 0; i < 100 && eng.stats().running + eng.stats().waiting > 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    ASSERT_TRUE(wait_until([&] { return eng.stats().requests_cancelled == 1; }));
     const auto st = eng.stats();
     EXPECT_EQ(st.requests_cancelled, 1u);
     expect_baseline(st);
@@ -301,7 +328,7 @@ TEST(engine, overload_is_refused_immediately) {
         if (h) {
             accepted.push_back(sink);
         } else {
-            EXPECT_EQ(h.error(), radixrt::errc::overloaded);
+            EXPECT_EQ(h.error().code, radixrt::errc::overloaded);
             ++rejected;
         }
     }
@@ -318,7 +345,7 @@ TEST(engine, overload_is_refused_immediately) {
 TEST(engine, bad_requests_fail_at_submit) {
     radixrt::engine eng(radixrt::engine_config{});
     auto sink = std::make_shared<recorder>();
-    auto err = [&](radixrt::request r) { return eng.submit(r, sink).error(); };
+    auto err = [&](radixrt::request r) { return eng.submit(r, sink).error().code; };
     EXPECT_EQ(err({.prompt = "", .add_bos = false}),
               radixrt::errc::invalid_request); // no tokens at all
     EXPECT_EQ(err({.prompt_ids = {1, 99999}}), radixrt::errc::invalid_request);
@@ -326,7 +353,7 @@ TEST(engine, bad_requests_fail_at_submit) {
     EXPECT_EQ(err({.prompt = "x", .sampling = {.temperature = -1.0f}}),
               radixrt::errc::invalid_request);
     EXPECT_EQ(err({.prompt = "x", .max_tokens = 1u << 20}), radixrt::errc::context_exceeded);
-    EXPECT_EQ(eng.submit({.prompt = "x"}, nullptr).error(), radixrt::errc::invalid_request);
+    EXPECT_EQ(eng.submit({.prompt = "x"}, nullptr).error().code, radixrt::errc::invalid_request);
     EXPECT_EQ(sink->finishes(), 0); // nothing was accepted
 }
 
@@ -376,6 +403,191 @@ TEST(engine, shutdown_drains_or_ends_with_an_error) {
     EXPECT_EQ(slow->finishes(), 1);
     EXPECT_EQ(slow->finish().reason, radixrt::finish_reason::error);
     EXPECT_EQ(slow->finish().error, radixrt::errc::shutting_down);
-    EXPECT_EQ(eng.submit(greedy({1, 2, 3}, 2), quick).error(), radixrt::errc::shutting_down);
+    EXPECT_EQ(eng.submit(greedy({1, 2, 3}, 2), quick).error().code, radixrt::errc::shutting_down);
     eng.shutdown(); // idempotent
+}
+
+TEST(engine, submit_errors_say_what_and_which_field) {
+    radixrt::engine eng(radixrt::engine_config{});
+    auto sink = std::make_shared<recorder>();
+    // Each case changes one field of a good request.
+    auto err = [&](const std::function<void(radixrt::request&)>& change) {
+        radixrt::request r;
+        r.prompt = "x";
+        change(r);
+        return eng.submit(r, sink).error();
+    };
+    auto e = err([](auto& r) { r.sampling.temperature = -1.0f; });
+    EXPECT_EQ(e.param, "temperature");
+    EXPECT_NE(e.message.find("temperature"), std::string::npos);
+    e = err([](auto& r) { r.prompt_ids = {1, 99999}; });
+    EXPECT_EQ(e.param, "prompt");
+    EXPECT_NE(e.message.find("99999"), std::string::npos);
+    EXPECT_NE(e.message.find(std::to_string(eng.model().vocab_size)), std::string::npos);
+    e = err([](auto& r) { r.max_tokens = 5000; });
+    EXPECT_EQ(e.code, radixrt::errc::context_exceeded);
+    EXPECT_NE(e.message.find("2048"), std::string::npos); // the context, with the numbers
+    e = err([](auto& r) { r.sampling.logit_bias = {{400000, 1.0f}}; });
+    EXPECT_EQ(e.param, "logit_bias");
+    e = err([](auto& r) { r.top_logprobs = 21; });
+    EXPECT_EQ(e.param, "top_logprobs");
+    e = err([](auto& r) { r.logit_processors = {nullptr}; });
+    EXPECT_EQ(e.param, "logit_processors");
+    EXPECT_EQ(sink->finishes(), 0);
+}
+
+namespace {
+
+// Allows only the tokens of `allowed`, and records what it was shown.
+class allow_list : public radixrt::logit_processor {
+  public:
+    explicit allow_list(std::vector<std::int32_t> allowed) : allowed_(std::move(allowed)) {}
+    void process(std::span<const std::int32_t> generated, std::span<float> logits) override {
+        std::lock_guard lock(mutex_);
+        seen_.push_back(generated.size());
+        std::vector<bool> ok(logits.size(), false);
+        for (auto t : allowed_) {
+            ok[std::size_t(t)] = true;
+        }
+        for (std::size_t i = 0; i < logits.size(); ++i) {
+            if (!ok[i]) {
+                logits[i] = -INFINITY;
+            }
+        }
+    }
+    std::vector<std::size_t> seen() {
+        std::lock_guard lock(mutex_);
+        return seen_;
+    }
+
+  private:
+    std::vector<std::int32_t> allowed_;
+    std::mutex mutex_;
+    std::vector<std::size_t> seen_;
+};
+
+} // namespace
+
+TEST(engine, logit_processors_mask_tokens_and_see_the_output_so_far) {
+    radixrt::engine eng(radixrt::engine_config{});
+    const auto prompt = shared_prompts(1, 21)[0];
+    const auto free_run = alone(prompt, 6);
+    // Allow two tokens the model does not pick first: the output uses only them.
+    const std::vector<std::int32_t> allowed = {free_run[0] == 7 ? 8 : 7, 9};
+    auto proc = std::make_shared<allow_list>(allowed);
+    auto r = greedy(prompt, 6);
+    r.logit_processors = {proc};
+    r.sampling.temperature = 0.8f; // sampled, still within the allowed set
+    auto g = eng.generate(r);
+    ASSERT_TRUE(g);
+    ASSERT_EQ(g->tokens.size(), 6u);
+    for (auto t : g->tokens) {
+        EXPECT_TRUE(t == allowed[0] || t == allowed[1]) << t;
+    }
+    EXPECT_EQ(proc->seen(), (std::vector<std::size_t>{0, 1, 2, 3, 4, 5}));
+    // Masking everything ends the request with an error that says so.
+    auto none = greedy(prompt, 6);
+    none.logit_processors = {std::make_shared<allow_list>(std::vector<std::int32_t>{})};
+    g = eng.generate(none);
+    ASSERT_TRUE(g);
+    EXPECT_EQ(g->finish.reason, radixrt::finish_reason::error);
+    EXPECT_NE(g->finish.message.find("masked every token"), std::string::npos);
+    expect_baseline(eng.stats());
+}
+
+TEST(engine, top_logprobs_rank_the_alternatives_of_each_token) {
+    radixrt::engine eng(radixrt::engine_config{});
+    const auto prompt = shared_prompts(1, 22)[0];
+    auto r = greedy(prompt, 5);
+    r.logprobs = true;
+    r.top_logprobs = 5;
+    auto sink = std::make_shared<recorder>();
+    ASSERT_TRUE(eng.submit(r, sink));
+    ASSERT_TRUE(sink->wait());
+    const auto ids = sink->ids();
+    const auto tops = sink->tops();
+    const auto lps = sink->logprobs();
+    EXPECT_EQ(ids, alone(prompt, 5));
+    ASSERT_EQ(tops.size(), 5u);
+    for (std::size_t i = 0; i < tops.size(); ++i) {
+        ASSERT_EQ(tops[i].size(), 5u);
+        EXPECT_EQ(tops[i][0].token, ids[i]); // greedy: the chosen token is the most likely
+        EXPECT_FLOAT_EQ(tops[i][0].logprob, lps[i]);
+        double mass = 0;
+        for (std::size_t k = 0; k < 5; ++k) {
+            EXPECT_LE(tops[i][k].logprob, 0.0f);
+            if (k > 0) {
+                EXPECT_GE(tops[i][k - 1].logprob, tops[i][k].logprob);
+            }
+            mass += std::exp(double(tops[i][k].logprob));
+        }
+        EXPECT_LE(mass, 1.0 + 1e-5);
+    }
+}
+
+TEST(engine, higher_priority_is_admitted_first) {
+    radixrt::engine_config cfg;
+    cfg.max_running = 1;
+    radixrt::engine eng(cfg);
+    std::mutex m;
+    std::vector<int> order;
+    struct ordered : recorder {
+        ordered(std::mutex& m, std::vector<int>& o, int tag) : m_(m), o_(o), tag_(tag) {}
+        void on_finish(const radixrt::finish_event& e) override {
+            {
+                std::lock_guard lock(m_);
+                o_.push_back(tag_);
+            }
+            recorder::on_finish(e);
+        }
+        std::mutex& m_;
+        std::vector<int>& o_;
+        int tag_;
+    };
+    const auto prompts = shared_prompts(4, 23);
+    std::vector<std::shared_ptr<ordered>> sinks;
+    std::optional<radixrt::request_handle> first;
+    for (int i = 0; i < 4; ++i) {
+        sinks.push_back(std::make_shared<ordered>(m, order, i));
+        auto r = greedy(prompts[std::size_t(i)], i == 0 ? 1500 : 4);
+        r.priority = i == 3 ? 10 : 0; // the last one submitted jumps the queue
+        auto h = eng.submit(r, sinks.back());
+        ASSERT_TRUE(h);
+        if (i == 0) {
+            first = *h; // runs alone until cancelled, once the others wait
+            ASSERT_TRUE(wait_until([&] { return eng.stats().running == 1; }));
+        }
+    }
+    ASSERT_TRUE(wait_until([&] { return eng.stats().waiting == 3; }));
+    first->cancel();
+    for (auto& s : sinks) {
+        ASSERT_TRUE(s->wait());
+    }
+    // Request 0 was running alone; 3 goes before 1 and 2, which keep fcfs.
+    EXPECT_EQ(order, (std::vector<int>{0, 3, 1, 2}));
+}
+
+TEST(engine, cache_snapshot_and_flush) {
+    radixrt::engine eng(radixrt::engine_config{});
+    const auto prompt = shared_prompts(1, 24, 64)[0];
+    ASSERT_TRUE(eng.generate(greedy(prompt, 4)));
+    std::promise<radixrt::expected<radixrt::cache_snapshot>> snap;
+    eng.cache_snapshot(100, [&](auto s) { snap.set_value(std::move(s)); });
+    const auto s = snap.get_future().get();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->block_size, 16u);
+    EXPECT_EQ(s->cached_blocks, (prompt.size() + 3) / 16); // every computed full block
+    EXPECT_FALSE(s->nodes.empty());
+    EXPECT_EQ(s->counters.lookups, 1u); // the request's one look-up; nothing internal
+    std::promise<radixrt::expected<std::size_t>> flushed;
+    eng.flush_cache([&](auto n) { flushed.set_value(n); });
+    const auto n = flushed.get_future().get();
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, s->cached_blocks);
+    EXPECT_EQ(eng.stats().kv_blocks_cached, 0u); // the gauges moved with the flush
+    eng.shutdown();
+    // After shutdown: answered at once, with the reason.
+    bool refused = false;
+    eng.cache_snapshot(1, [&](auto r) { refused = !r && r.error().code == radixrt::errc::shutting_down; });
+    EXPECT_TRUE(refused);
 }

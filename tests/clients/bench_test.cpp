@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/server.hpp"
+#include "tests/support/wait.hpp"
 
 namespace rc = radixrt::clients;
 namespace rh = radixrt::http;
@@ -19,9 +20,7 @@ struct live {
     rh::server srv;
     live() : srv(config()) {
         srv.start();
-        while (!srv.api()->ready()) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+        EXPECT_TRUE(radixrt::test::wait_until([&] { return srv.api()->ready(); }));
     }
     static rh::server_config config() {
         rh::server_config c;

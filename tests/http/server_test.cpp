@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/http/test_client.hpp"
+#include "tests/support/wait.hpp"
 
 namespace rh = radixrt::http;
 namespace rt = radixrt::test;
@@ -19,9 +20,7 @@ class live_server {
   public:
     explicit live_server(rh::server_config cfg = base_config()) : srv_(adjust(std::move(cfg))) {
         srv_.start();
-        for (int i = 0; i < 500 && !srv_.api()->ready(); ++i) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
+        EXPECT_TRUE(rt::wait_until([&] { return srv_.api()->ready(); }));
     }
     static rh::server_config base_config() {
         rh::server_config c;
@@ -38,16 +37,12 @@ class live_server {
     }
     // Waits until no request runs and no KV block is held by one.
     bool back_to_baseline() {
-        for (int i = 0; i < 300; ++i) {
+        return rt::wait_until([&] {
             const auto s = srv_.api()->current_engine()->stats();
-            if (s.running == 0 && s.waiting == 0 &&
-                s.kv_blocks_free + s.kv_blocks_cached == s.kv_blocks_total &&
-                s.kv_blocks_evictable == s.kv_blocks_cached) {
-                return true;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));
-        }
-        return false;
+            return s.running == 0 && s.waiting == 0 &&
+                   s.kv_blocks_free + s.kv_blocks_cached == s.kv_blocks_total &&
+                   s.kv_blocks_evictable == s.kv_blocks_cached;
+        });
     }
 
   private:
@@ -305,9 +300,7 @@ TEST(server, websocket_interleaves_cancels_and_cleans_up) {
         EXPECT_EQ(json::parse(c.read())["type"], "token");
     } // socket closed mid-stream
     auto eng = s.server().api()->current_engine();
-    for (int i = 0; i < 500 && eng->stats().requests_cancelled < 2; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    EXPECT_TRUE(rt::wait_until([&] { return eng->stats().requests_cancelled >= 2; }));
     EXPECT_EQ(eng->stats().requests_cancelled, 2u); // "long" by message, "orphan" by the close
     EXPECT_TRUE(s.back_to_baseline());
 }
@@ -329,9 +322,7 @@ TEST(server, client_disconnect_mid_sse_cancels) {
         EXPECT_NE(std::string(buf, n).find("text/event-stream"), std::string::npos);
     } // gone
     auto eng = s.server().api()->current_engine();
-    for (int i = 0; i < 500 && eng->stats().requests_cancelled == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    EXPECT_TRUE(rt::wait_until([&] { return eng->stats().requests_cancelled >= 1; }));
     EXPECT_EQ(eng->stats().requests_cancelled, 1u);
     EXPECT_TRUE(s.back_to_baseline());
     EXPECT_EQ(s.metric("radixrt_requests_running"), 0);
@@ -383,9 +374,8 @@ TEST(server, graceful_shutdown_drains_then_ends_streams) {
     std::thread client([&] {
         body = rt::post(s.port(), "/v1/completions", completion("endless", 1800, true)).body;
     });
-    while (s.server().api()->current_engine()->stats().running == 0) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    ASSERT_TRUE(
+        rt::wait_until([&] { return s.server().api()->current_engine()->stats().running > 0; }));
     s.server().shutdown();
     client.join();
     const auto events = rt::sse_events(body);
@@ -405,11 +395,11 @@ TEST(server, too_many_connections_are_refused) {
         held.back()->connect(rt::tcp::endpoint(rt::net::ip::make_address("127.0.0.1"),
                                                rt::net::ip::port_type(s.port())));
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    // The acceptor takes connections in order: the third is over the limit.
     EXPECT_EQ(rt::request(s.port(), "GET", "/health").status, 503u);
     held.clear();
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    EXPECT_EQ(rt::request(s.port(), "GET", "/health").status, 200u);
+    // Once the server has seen the two close, connections are welcome again.
+    EXPECT_TRUE(rt::wait_until([&] { return rt::request(s.port(), "GET", "/health").status == 200; }));
 }
 
 TEST(server, prompt_batches_n_and_echo) {
@@ -435,4 +425,57 @@ TEST(server, prompt_batches_n_and_echo) {
     EXPECT_EQ(r["usage"]["completion_tokens"], 20);
     EXPECT_GE(r["usage"]["prompt_tokens"].get<int>(), pa);
     EXPECT_LT(r["usage"]["prompt_tokens"].get<int>(), 4 * pa);
+}
+
+TEST(server, engine_errors_name_each_api_s_own_field) {
+    live_server s;
+    struct row {
+        std::string target, body, code, param;
+    };
+    const std::vector<row> rows = {
+        {"/v1/completions", R"({"prompt":[1,999999]})", "invalid_value", "prompt"},
+        {"/v1/completions", R"({"prompt":"x","stop_token_ids":[999999]})", "invalid_value",
+         "stop_token_ids"},
+        {"/generate", R"({"input_ids":[1,999999]})", "invalid_value", "input_ids"},
+        {"/generate", R"({"text":"x","sampling_params":{"max_new_tokens":3000}})",
+         "context_length_exceeded", "text"},
+        {"/generate", R"({"input_ids":"1 2 3"})", "invalid_value", "input_ids"},
+        {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2047})",
+         "context_length_exceeded", "messages"},
+        {"/v1/completions", R"({"prompt":"x","logit_bias":{"4294967301":1}})", "invalid_value",
+         "logit_bias"},
+        {"/v1/completions", R"({"prompt":"x","model":[[[1]]]})", "invalid_value", "model"},
+    };
+    for (const auto& r : rows) {
+        const auto got = rt::post(s.port(), r.target, r.body);
+        EXPECT_EQ(got.status, 400u) << r.body;
+        const auto j = json::parse(got.body);
+        EXPECT_EQ(j["error"]["code"], r.code) << r.body;
+        EXPECT_EQ(j["error"]["param"], r.param) << r.body;
+    }
+    EXPECT_TRUE(s.back_to_baseline());
+}
+
+TEST(server, cache_introspection_and_flush) {
+    live_server s;
+    const std::string prompt(100, 'y'); // BOS + 100 byte tokens: 6 full blocks
+    const auto cold = json::parse(rt::post(s.port(), "/v1/completions", completion(prompt, 2, false)).body);
+    auto c = json::parse(rt::request(s.port(), "GET", "/v1/cache").body);
+    // One cold request: one look-up, nothing found (no internal walks counted).
+    EXPECT_EQ(c["hits"]["lookups"], 1);
+    EXPECT_EQ(c["hits"]["matched_tokens"], 0);
+    EXPECT_EQ(c["hits"]["hit_rate"], 0.0);
+    EXPECT_EQ(c["cached_blocks"], 102 / 16); // its computed full blocks (101 prompt + 1 generated)
+    ASSERT_FALSE(c["graph"]["nodes"].empty());
+    EXPECT_EQ(c["graph"]["nodes"][0]["tokens"], 96);
+    rt::post(s.port(), "/v1/completions", completion(prompt, 2, false));
+    c = json::parse(rt::request(s.port(), "GET", "/v1/cache").body);
+    EXPECT_EQ(c["hits"]["lookups"], 2);
+    EXPECT_EQ(c["hits"]["matched_tokens"], 96);
+    const auto f = json::parse(rt::post(s.port(), "/v1/cache/flush", "").body);
+    EXPECT_EQ(f["flushed_blocks"], c["cached_blocks"]);
+    // The gauges show it at once.
+    EXPECT_EQ(s.metric("radixrt_kv_blocks{state=\"cached\"}"), 0);
+    EXPECT_EQ(json::parse(rt::request(s.port(), "GET", "/v1/cache").body)["cached_blocks"], 0);
+    EXPECT_EQ(cold["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
 }

@@ -109,13 +109,25 @@ void expect_rows_near(std::span<const float> got, const std::vector<float>& want
 }
 
 // A block table over shuffled block ids, so paging is really exercised.
-std::vector<std::int32_t> shuffled_table(std::size_t blocks, unsigned seed,
+std::vector<rr::block_id> table_of(std::initializer_list<std::int32_t> ids) {
+    std::vector<rr::block_id> out;
+    for (auto i : ids) {
+        out.push_back(rr::block_id(i));
+    }
+    return out;
+}
+
+std::vector<rr::block_id> shuffled_table(std::size_t blocks, unsigned seed,
                                          std::size_t arena_blocks) {
     std::vector<std::int32_t> ids(arena_blocks);
     std::iota(ids.begin(), ids.end(), 0);
     std::shuffle(ids.begin(), ids.end(), std::mt19937(seed));
     ids.resize(blocks);
-    return ids;
+    std::vector<rr::block_id> out;
+    for (auto i : ids) {
+        out.push_back(rr::block_id(i));
+    }
+    return out;
 }
 
 } // namespace
@@ -157,7 +169,7 @@ TEST(forward, batched_sequences_equal_each_alone) {
     std::vector<std::vector<rr::token_id>> seqs = {random_tokens(5, 3), random_tokens(33, 4),
                                                    random_tokens(1, 5), random_tokens(17, 6)};
     rr::kv_storage kv(m->config(), 24, 4);
-    std::vector<std::vector<std::int32_t>> tables;
+    std::vector<std::vector<rr::block_id>> tables;
     auto ids = shuffled_table(24, 9, 24);
     std::size_t next = 0;
     std::vector<rr::seq_step> batch;
@@ -183,13 +195,13 @@ TEST(forward, rejects_malformed_batches) {
     auto m = tiny(rk::dtype::f32);
     rr::forward_pass fwd(m);
     rr::kv_storage kv(m->config(), 2, 16);
-    std::vector<std::int32_t> table = {0};
+    auto table = table_of({0});
     std::vector<rr::token_id> toks(17, 5), bad = {999999};
     rr::seq_step too_long{toks, 0, table, false};
     EXPECT_THROW(fwd.run({&too_long, 1}, kv), std::invalid_argument);
     rr::seq_step bad_tok{bad, 0, table, false};
     EXPECT_THROW(fwd.run({&bad_tok, 1}, kv), std::invalid_argument);
-    std::vector<std::int32_t> bad_table = {7};
+    auto bad_table = table_of({7});
     rr::seq_step bad_block{std::span(toks).first(3), 0, bad_table, false};
     EXPECT_THROW(fwd.run({&bad_block, 1}, kv), std::invalid_argument);
 }
@@ -226,7 +238,7 @@ TEST(forward, batch_and_chunking_invariant_bit_for_bit) {
     const auto a = random_tokens(40, 11), b = random_tokens(3, 12), c = random_tokens(21, 13);
     auto alone = [&](const std::vector<rr::token_id>& t, std::size_t chunk) {
         rr::kv_storage kv(m->config(), 4, 16);
-        std::vector<std::int32_t> table = {3, 1, 0, 2};
+        auto table = table_of({3, 1, 0, 2});
         std::vector<float> last;
         for (std::size_t done = 0; done < t.size(); done += chunk) {
             rr::seq_step s{std::span(t).subspan(done, std::min(chunk, t.size() - done)), done,
@@ -237,7 +249,7 @@ TEST(forward, batch_and_chunking_invariant_bit_for_bit) {
         return last;
     };
     rr::kv_storage kv(m->config(), 12, 16);
-    std::vector<std::int32_t> ta = {0, 1, 2}, tb = {5}, tc = {7, 9};
+    auto ta = table_of({0, 1, 2}), tb = table_of({5}), tc = table_of({7, 9});
     std::vector<rr::seq_step> batch = {{a, 0, ta, false}, {b, 0, tb, false}, {c, 0, tc, false}};
     auto out = fwd.run(batch, kv);
     std::vector<float> batched(out.begin(), out.end());

@@ -39,7 +39,7 @@ std::map<rr::token_id, int> draw(const rr::sampling_params& sp, const std::vecto
         p.seed = std::uint64_t(i) * 7919 + 1;
         rr::sampler s(p, {});
         auto copy = l;
-        ++counts[s.sample(copy).id];
+        ++counts[s.sample(copy)->id];
     }
     return counts;
 }
@@ -49,7 +49,7 @@ TEST(sampler, greedy_is_argmax_with_logprob) {
     auto l = logits_of(50, 1);
     rr::sampler s({.temperature = 0.0f}, {});
     auto copy = l;
-    auto r = s.sample(copy);
+    auto r = *s.sample(copy);
     EXPECT_EQ(r.id, std::max_element(l.begin(), l.end()) - l.begin());
     EXPECT_NEAR(r.logprob, std::log(softmax(l, 1.0)[std::size_t(r.id)]), 1e-5);
 }
@@ -99,18 +99,18 @@ TEST(sampler, penalties_and_bias) {
     // logit bias can force a token
     rr::sampler b({.temperature = 0.0f, .logit_bias = {{3, 100.0f}}}, {});
     auto c1 = l;
-    EXPECT_EQ(b.sample(c1).id, 3);
+    EXPECT_EQ(b.sample(c1)->id, 3);
     // presence penalty: after emitting token 2 once, it loses 5 and token 1 wins
     rr::sampler pp({.temperature = 0.0f, .presence_penalty = 5.0f}, {});
     auto c2 = l;
-    EXPECT_EQ(pp.sample(c2).id, 2);
+    EXPECT_EQ(pp.sample(c2)->id, 2);
     auto c3 = l;
-    EXPECT_EQ(pp.sample(c3).id, 1);
+    EXPECT_EQ(pp.sample(c3)->id, 1);
     // repetition penalty over the prompt: 3 / 2 = 1.5 < 2
     std::vector<rr::token_id> prompt = {2};
     rr::sampler rp({.temperature = 0.0f, .repetition_penalty = 2.0f}, prompt);
     auto c4 = l;
-    EXPECT_EQ(rp.sample(c4).id, 1);
+    EXPECT_EQ(rp.sample(c4)->id, 1);
     EXPECT_FLOAT_EQ(c4[2], 1.5f);
 }
 
@@ -119,6 +119,6 @@ TEST(sampler, same_seed_same_tokens) {
     rr::sampler a({.temperature = 1.0f, .seed = 99}, {}), b({.temperature = 1.0f, .seed = 99}, {});
     for (int i = 0; i < 50; ++i) {
         auto x = l, y = l;
-        EXPECT_EQ(a.sample(x).id, b.sample(y).id);
+        EXPECT_EQ(a.sample(x)->id, b.sample(y)->id);
     }
 }

@@ -1,0 +1,98 @@
+// Generation endpoints: each parses its body into a typed call, builds the
+// engine requests (prompts x n) and hands them to a request group with the
+// API's formatter.
+#include <random>
+
+#include "http/gateway.hpp"
+#include "http/request_group.hpp"
+#include "http/request_parsing.hpp"
+
+namespace radixrt::http {
+
+namespace {
+
+std::string random_id(const char* prefix) {
+    static thread_local std::mt19937_64 g{std::random_device{}()};
+    static const char* hex = "0123456789abcdef";
+    std::string s = prefix;
+    for (int i = 0; i < 24; ++i) {
+        s += hex[g() % 16];
+    }
+    return s;
+}
+
+// n choices of one prompt; the k-th sample gets seed + k so they differ.
+void add_choices(std::vector<request>& out, const request& r, std::size_t n) {
+    for (std::size_t k = 0; k < n; ++k) {
+        request rk = r;
+        rk.sampling.seed = r.sampling.seed + k;
+        out.push_back(std::move(rk));
+    }
+}
+
+void run(const std::shared_ptr<request_group>& g, engine& eng, std::vector<request> reqs,
+         const param_names& names, const std::shared_ptr<responder>& out) {
+    out->hold(g); // the group lives as long as the connection's response
+    g->launch(eng, std::move(reqs), names);
+}
+
+} // namespace
+
+void gateway::completions(const api_request& req, const std::shared_ptr<responder>& out) {
+    auto eng = current_engine();
+    const json j = parse_body(req.body);
+    check_model(j, model_name_);
+    auto call = parse_completion(j, cfg_);
+    call_info info{random_id("cmpl-"), model_name_, created_, call.n, {}, call.logprobs,
+                   call.include_usage, nullptr};
+    std::vector<request> reqs;
+    for (const auto& p : call.prompts) {
+        std::string echo;
+        if (call.echo) {
+            echo = std::holds_alternative<std::string>(p)
+                       ? std::get<std::string>(p)
+                       : eng->detokenize(std::get<std::vector<std::int32_t>>(p));
+        }
+        info.echo.push_back(std::move(echo));
+        request r = call.base;
+        set_prompt(r, p);
+        r.logprobs = call.logprobs >= 0;
+        add_choices(reqs, r, call.n);
+    }
+    run(std::make_shared<request_group>(completions_format(std::move(info)), call.stream,
+                                        "/v1/completions", metrics_, http_output(out)),
+        *eng, std::move(reqs), openai_param, out);
+}
+
+void gateway::chat(const api_request& req, const std::shared_ptr<responder>& out) {
+    auto eng = current_engine();
+    const json j = parse_body(req.body);
+    check_model(j, model_name_);
+    auto call = parse_chat(j, cfg_);
+    call_info info{random_id("chatcmpl-"), model_name_, created_, call.n, {std::string()}, -1,
+                   call.include_usage, nullptr};
+    request r = call.base;
+    set_prompt(r, render_chat(chat_, call.messages));
+    std::vector<request> reqs;
+    add_choices(reqs, r, call.n);
+    run(std::make_shared<request_group>(chat_completions_format(std::move(info)), call.stream,
+                                        "/v1/chat/completions", metrics_, http_output(out)),
+        *eng, std::move(reqs), chat_param, out);
+}
+
+void gateway::generate(const api_request& req, const std::shared_ptr<responder>& out) {
+    auto eng = current_engine();
+    const json j = parse_body(req.body);
+    auto call = parse_generate(j, cfg_);
+    call_info info{random_id("gen-"), model_name_, created_, 1, {std::string()}, -1, false,
+                   nullptr};
+    request r = call.base;
+    set_prompt(r, call.prompt);
+    std::vector<request> reqs;
+    reqs.push_back(std::move(r));
+    run(std::make_shared<request_group>(generate_format(std::move(info)), call.stream,
+                                        "/generate", metrics_, http_output(out)),
+        *eng, std::move(reqs), generate_params(call.prompt_param), out);
+}
+
+} // namespace radixrt::http

@@ -1,0 +1,183 @@
+#include "http/request_group.hpp"
+
+#include <algorithm>
+
+namespace radixrt::http {
+
+namespace {
+
+class responder_output : public group_output {
+  public:
+    explicit responder_output(std::weak_ptr<responder> out) : out_(std::move(out)) {}
+    void begin_stream() override {
+        if (auto o = out_.lock()) {
+            o->start_events();
+        }
+    }
+    void send(const json& chunk) override {
+        if (auto o = out_.lock()) {
+            o->event(dump(chunk));
+        }
+    }
+    void end_stream(bool done_marker) override {
+        if (auto o = out_.lock()) {
+            if (done_marker) {
+                o->event("[DONE]");
+            }
+            o->end_events();
+        }
+    }
+    void respond(unsigned status, std::string body) override {
+        if (auto o = out_.lock()) {
+            header_list headers;
+            if (status == 503) {
+                headers.emplace_back("Retry-After", "1");
+            }
+            o->respond(status, "application/json", std::move(body), std::move(headers));
+        }
+    }
+
+  private:
+    std::weak_ptr<responder> out_;
+};
+
+} // namespace
+
+std::shared_ptr<group_output> http_output(const std::shared_ptr<responder>& out) {
+    return std::make_shared<responder_output>(out);
+}
+
+class request_group::sink : public stream_sink {
+  public:
+    sink(std::weak_ptr<request_group> g, std::size_t i) : g_(std::move(g)), i_(i) {}
+    void on_token(const token_event& e) override {
+        if (auto g = g_.lock()) {
+            g->on_token(i_, e);
+        }
+    }
+    void on_finish(const finish_event& e) override {
+        if (auto g = g_.lock()) {
+            g->on_finish(i_, e);
+        }
+    }
+
+  private:
+    std::weak_ptr<request_group> g_;
+    std::size_t i_;
+};
+
+request_group::request_group(std::unique_ptr<response_format> format, bool stream,
+                             std::string endpoint, metrics& stats,
+                             std::shared_ptr<group_output> out,
+                             std::function<void(const request_group*)> on_done)
+    : format_(std::move(format)), stream_(stream), endpoint_(std::move(endpoint)), stats_(stats),
+      out_(std::move(out)), on_done_(std::move(on_done)) {}
+
+request_group::~request_group() = default;
+
+void request_group::launch(engine& eng, std::vector<request> reqs, const param_names& names) {
+    // Held while submitting, so that no event is written before the stream
+    // starts (or after a refusal).
+    std::lock_guard lock(mutex_);
+    choices_.resize(reqs.size());
+    last_token_.resize(reqs.size());
+    remaining_ = reqs.size();
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+        sinks_.push_back(std::make_shared<sink>(weak_from_this(), i));
+    }
+    for (std::size_t i = 0; i < reqs.size(); ++i) {
+        auto h = eng.submit(std::move(reqs[i]), sinks_[i]);
+        if (!h) {
+            refused_ = true;
+            for (auto& handle : handles_) {
+                handle.cancel();
+            }
+            throw from_engine(h.error(), names);
+        }
+        handles_.push_back(*h);
+    }
+    if (stream_) {
+        out_->begin_stream();
+    }
+}
+
+void request_group::cancel() {
+    std::lock_guard lock(mutex_);
+    for (auto& h : handles_) {
+        h.cancel();
+    }
+}
+
+void request_group::on_token(std::size_t i, const token_event& e) {
+    std::lock_guard lock(mutex_);
+    if (refused_) {
+        return;
+    }
+    auto& c = choices_[i];
+    const auto now = clock_type::now();
+    if (c.ids.empty()) {
+        stats_.ttft(std::chrono::duration<double>(now - start_).count());
+    } else {
+        stats_.inter_token(std::chrono::duration<double>(now - last_token_[i]).count());
+    }
+    last_token_[i] = now;
+    c.ids.push_back(e.token);
+    c.pieces.push_back(e.text);
+    c.logprobs.push_back(e.logprob);
+    c.text += e.text;
+    if (stream_) {
+        if (auto chunk = format_->token_chunk(i, c, e)) {
+            out_->send(*chunk);
+        }
+        c.started = true;
+    }
+}
+
+void request_group::on_finish(std::size_t i, const finish_event& e) {
+    std::unique_lock lock(mutex_);
+    if (refused_) {
+        return;
+    }
+    auto& c = choices_[i];
+    c.fin = e;
+    c.done = true;
+    c.text += e.text_tail;
+    stats_.finished(e);
+    if (stream_) {
+        if (e.reason == finish_reason::error) {
+            out_->send(format_->error_chunk(from_finish(e)));
+        } else if (auto chunk = format_->finish_chunk(i, c)) {
+            out_->send(*chunk);
+        }
+        c.started = true;
+    }
+    if (--remaining_ == 0) {
+        complete(e);
+        lock.unlock();
+        if (on_done_) {
+            on_done_(this); // not under the lock: it may take its owner's
+        }
+    }
+}
+
+void request_group::complete(const finish_event& last) {
+    stats_.request(endpoint_, finish_name(last.reason));
+    if (stream_) {
+        if (auto chunk = format_->final_chunk(choices_)) {
+            out_->send(*chunk);
+        }
+        out_->end_stream(format_->done_marker());
+    } else {
+        const auto failed = std::find_if(choices_.begin(), choices_.end(), [](const auto& c) {
+            return c.fin.reason == finish_reason::error;
+        });
+        if (failed != choices_.end()) {
+            const auto e = from_finish(failed->fin);
+            out_->respond(e.status, error_body(e));
+        } else {
+            out_->respond(200, dump(format_->response(choices_)));
+        }
+    }
+}
+
+} // namespace radixrt::http

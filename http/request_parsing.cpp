@@ -1,0 +1,267 @@
+#include "http/request_parsing.hpp"
+
+#include <cstdlib>
+
+namespace radixrt::http {
+
+namespace {
+
+enum class dialect { openai, sglang };
+
+// Sampling, limits and stops. OpenAI's names; SGLang's sampling_params use
+// the same, with max_new_tokens.
+request parse_params(const json& j, const server_config& cfg, dialect d) {
+    request r;
+    const char* max_key = d == dialect::sglang                  ? "max_new_tokens"
+                          : j.contains("max_completion_tokens") ? "max_completion_tokens"
+                                                                : "max_tokens";
+    r.max_tokens = std::size_t(get_int(j, max_key, 1, std::int64_t(cfg.max_tokens_limit))
+                                   .value_or(std::int64_t(cfg.default_max_tokens)));
+    auto& s = r.sampling;
+    s.temperature = float(get_number(j, "temperature", 0.0, 2.0).value_or(1.0));
+    s.top_p = float(get_number(j, "top_p", 1e-9, 1.0).value_or(1.0));
+    const auto top_k = get_int(j, "top_k", -1, 1 << 20).value_or(0);
+    s.top_k = top_k <= 0 ? 0 : std::size_t(top_k);
+    s.min_p = float(get_number(j, "min_p", 0.0, 1.0).value_or(0.0));
+    s.presence_penalty = float(get_number(j, "presence_penalty", -2.0, 2.0).value_or(0.0));
+    s.frequency_penalty = float(get_number(j, "frequency_penalty", -2.0, 2.0).value_or(0.0));
+    s.repetition_penalty = float(get_number(j, "repetition_penalty", 0.01, 100.0).value_or(1.0));
+    s.seed = std::uint64_t(get_int(j, "seed", INT64_MIN, INT64_MAX).value_or(0));
+    r.ignore_eos = get_bool(j, "ignore_eos").value_or(false);
+    if (auto it = j.find("stop"); it != j.end() && !it->is_null()) {
+        if (it->is_string()) {
+            r.stop.push_back(it->get<std::string>());
+        } else if (it->is_array() && it->size() <= 16) {
+            for (const auto& x : *it) {
+                if (!x.is_string()) {
+                    throw invalid("stop", "expected a string or an array of strings");
+                }
+                r.stop.push_back(x.get<std::string>());
+            }
+        } else {
+            throw invalid("stop", "expected a string or an array of up to 16 strings");
+        }
+    }
+    if (auto it = j.find("stop_token_ids"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) {
+            throw invalid("stop_token_ids", "expected an array of integers");
+        }
+        for (const auto& x : *it) {
+            if (!x.is_number_integer() || x.get<std::int64_t>() < INT32_MIN ||
+                x.get<std::int64_t>() > INT32_MAX) {
+                throw invalid("stop_token_ids", "expected an array of token ids");
+            }
+            r.stop_ids.push_back(x.get<std::int32_t>());
+        }
+    }
+    if (auto it = j.find("logit_bias"); it != j.end() && !it->is_null()) {
+        if (!it->is_object()) {
+            throw invalid("logit_bias", "expected an object of token id -> bias");
+        }
+        for (const auto& [k, v] : it->items()) {
+            char* end = nullptr;
+            errno = 0;
+            const long long id = std::strtoll(k.c_str(), &end, 10);
+            if (end == k.c_str() || *end != '\0' || errno != 0 || id < 0 || id > INT32_MAX ||
+                !v.is_number() || v.get<double>() < -100 || v.get<double>() > 100) {
+                throw invalid("logit_bias",
+                              "keys must be token ids and values numbers in [-100, 100]");
+            }
+            s.logit_bias.emplace_back(std::int32_t(id), float(v.get<double>()));
+        }
+    }
+    return r;
+}
+
+prompt_input parse_one_prompt(const json& p, const std::string& param) {
+    if (p.is_string()) {
+        return p.get<std::string>();
+    }
+    if (!p.is_array()) {
+        throw invalid(param, "expected a string or an array of token ids");
+    }
+    std::vector<std::int32_t> ids;
+    for (const auto& t : p) {
+        if (!t.is_number_integer() || t.get<std::int64_t>() < INT32_MIN ||
+            t.get<std::int64_t>() > INT32_MAX) {
+            throw invalid(param, "token ids must be integers");
+        }
+        ids.push_back(t.get<std::int32_t>());
+    }
+    return ids;
+}
+
+std::vector<chat_message> parse_messages(const json& j) {
+    auto it = j.find("messages");
+    if (it == j.end() || !it->is_array() || it->empty()) {
+        throw invalid("messages", "expected a non-empty array of {role, content}");
+    }
+    std::vector<chat_message> msgs;
+    for (const auto& m : *it) {
+        if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
+            throw invalid("messages", "every message needs a string 'role'");
+        }
+        std::string content;
+        if (auto c = m.find("content"); c != m.end() && c->is_string()) {
+            content = c->get<std::string>();
+        } else if (c != m.end() && c->is_array()) { // [{type: text, text}]
+            for (const auto& part : *c) {
+                if (part.is_object() && part.value("type", "") == "text" &&
+                    part.contains("text") && part["text"].is_string()) {
+                    content += part["text"].get<std::string>();
+                }
+            }
+        } else if (c != m.end() && !c->is_null()) {
+            throw invalid("messages", "'content' must be a string or an array of text parts");
+        }
+        const auto role = m["role"].get<std::string>();
+        if (role != "system" && role != "user" && role != "assistant" && role != "developer" &&
+            role != "tool") {
+            throw invalid("messages", "unknown role '" + role + "'");
+        }
+        msgs.push_back({role == "developer" ? "system" : role, content});
+    }
+    return msgs;
+}
+
+void parse_stream(const json& j, bool& stream, bool& include_usage) {
+    stream = get_bool(j, "stream").value_or(false);
+    if (auto so = j.find("stream_options"); so != j.end() && !so->is_null()) {
+        if (!so->is_object()) {
+            throw invalid("stream_options", "expected an object");
+        }
+        include_usage = get_bool(*so, "include_usage").value_or(false);
+    }
+}
+
+} // namespace
+
+void set_prompt(request& r, const prompt_input& p) {
+    if (const auto* text = std::get_if<std::string>(&p)) {
+        r.prompt = *text;
+        r.add_bos = true;
+    } else {
+        r.prompt_ids = std::get<std::vector<std::int32_t>>(p);
+    }
+}
+
+void check_model(const json& body, const std::string& served) {
+    auto m = body.find("model");
+    if (m == body.end() || m->is_null()) {
+        return;
+    }
+    if (!m->is_string()) {
+        throw invalid("model", "expected a string"); // never echo a client's JSON value
+    }
+    if (m->get<std::string>() != served) {
+        throw api_error(404, "invalid_request_error", "model_not_found",
+                        "The model '" + m->get<std::string>() + "' does not exist (serving '" +
+                            served + "')",
+                        "model");
+    }
+}
+
+completion_call parse_completion(const json& j, const server_config& cfg) {
+    completion_call c;
+    parse_stream(j, c.stream, c.include_usage);
+    c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
+    c.base = parse_params(j, cfg, dialect::openai);
+    c.echo = get_bool(j, "echo").value_or(false);
+    if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null()) {
+        c.logprobs = int(get_int(j, "logprobs", 0, 5).value_or(0));
+    }
+    auto it = j.find("prompt");
+    if (it == j.end() || it->is_null()) {
+        throw invalid("prompt", "required");
+    }
+    if (it->is_string() || (it->is_array() && !it->empty() && (*it)[0].is_number())) {
+        c.prompts.push_back(parse_one_prompt(*it, "prompt"));
+    } else if (it->is_array() && !it->empty() && it->size() <= 64) {
+        for (const auto& p : *it) {
+            c.prompts.push_back(parse_one_prompt(p, "prompt"));
+        }
+    } else {
+        throw invalid("prompt",
+                      "expected a string, an array of token ids, or an array of those (at most 64)");
+    }
+    return c;
+}
+
+chat_call parse_chat(const json& j, const server_config& cfg) {
+    chat_call c;
+    parse_stream(j, c.stream, c.include_usage);
+    c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
+    c.base = parse_params(j, cfg, dialect::openai);
+    c.messages = parse_messages(j);
+    return c;
+}
+
+generate_call parse_generate(const json& j, const server_config& cfg) {
+    generate_call g;
+    g.stream = get_bool(j, "stream").value_or(false);
+    const auto sp = j.find("sampling_params");
+    if (sp != j.end() && !sp->is_null() && !sp->is_object()) {
+        throw invalid("sampling_params", "expected an object");
+    }
+    g.base = parse_params(sp != j.end() && sp->is_object() ? *sp : json::object(), cfg,
+                          dialect::sglang);
+    if (j.contains("input_ids")) {
+        g.prompt_param = "input_ids";
+        if (!j["input_ids"].is_array()) {
+            throw invalid("input_ids", "expected an array of token ids");
+        }
+    } else if (j.contains("text")) {
+        g.prompt_param = "text";
+        if (!j["text"].is_string()) {
+            throw invalid("text", "expected a string");
+        }
+    } else {
+        throw invalid("text", "give 'text' or 'input_ids'");
+    }
+    g.prompt = parse_one_prompt(j[g.prompt_param], g.prompt_param);
+    return g;
+}
+
+ws_generate_call parse_ws_generate(const json& j, const server_config& cfg) {
+    ws_generate_call g;
+    const auto params = j.find("params");
+    if (params != j.end() && !params->is_null() && !params->is_object()) {
+        throw invalid("params", "expected an object");
+    }
+    g.base = parse_params(params != j.end() && params->is_object() ? *params : json::object(), cfg,
+                          dialect::openai);
+    if (j.contains("input_ids")) {
+        g.prompt_param = "input_ids";
+    } else if (j.contains("prompt")) {
+        g.prompt_param = "prompt";
+    } else {
+        throw invalid("prompt", "give 'prompt' or 'input_ids'");
+    }
+    g.prompt = parse_one_prompt(j[g.prompt_param], g.prompt_param);
+    return g;
+}
+
+std::string openai_param(std::string_view p) {
+    return std::string(p);
+}
+
+std::string chat_param(std::string_view p) {
+    return p == "prompt" ? "messages" : std::string(p);
+}
+
+param_names generate_params(std::string prompt_param) {
+    return [prompt_param](std::string_view p) {
+        if (p == "prompt") {
+            return prompt_param;
+        }
+        return "sampling_params." + std::string(p == "max_tokens" ? "max_new_tokens" : p);
+    };
+}
+
+param_names ws_params(std::string prompt_param) {
+    return [prompt_param](std::string_view p) {
+        return p == "prompt" ? prompt_param : "params." + std::string(p);
+    };
+}
+
+} // namespace radixrt::http

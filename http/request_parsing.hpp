@@ -1,0 +1,69 @@
+#pragma once
+// Request bodies parsed into typed calls, once, per API. Parsing checks JSON
+// shapes and the API's own ranges (OpenAI's temperature 0..2, the server's
+// max_tokens limit); everything the engine validates (token ids, context,
+// KV pool) is left to it, and its errors are renamed to the API's fields.
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "http/api_error.hpp"
+#include "http/chat_template.hpp"
+#include "http/config.hpp"
+#include "http/json_util.hpp"
+#include "radixrt/request.hpp"
+
+namespace radixrt::http {
+
+/// A prompt as the client gave it: text or token ids.
+using prompt_input = std::variant<std::string, std::vector<std::int32_t>>;
+
+/// Sets r's prompt from p (text gets BOS when the model wants it).
+void set_prompt(request& r, const prompt_input& p);
+
+struct completion_call {
+    std::vector<prompt_input> prompts; // a batch: each prompt gets n choices
+    std::size_t n = 1;
+    bool echo = false;
+    int logprobs = -1; // -1: not asked
+    bool stream = false, include_usage = false;
+    request base; // sampling, limits and stops shared by every choice
+};
+
+struct chat_call {
+    std::vector<chat_message> messages;
+    std::size_t n = 1;
+    bool stream = false, include_usage = false;
+    request base;
+};
+
+struct generate_call {
+    prompt_input prompt;
+    std::string prompt_param; // "text" or "input_ids"
+    bool stream = false;
+    request base;
+};
+
+/// A WebSocket "generate" message (docs/websocket.md).
+struct ws_generate_call {
+    prompt_input prompt;
+    std::string prompt_param; // "prompt" or "input_ids"
+    request base;
+};
+
+/// 404 model_not_found unless body's "model" is absent, null or `served`.
+void check_model(const json& body, const std::string& served);
+
+completion_call parse_completion(const json& body, const server_config& cfg);
+chat_call parse_chat(const json& body, const server_config& cfg);
+generate_call parse_generate(const json& body, const server_config& cfg);
+ws_generate_call parse_ws_generate(const json& msg, const server_config& cfg);
+
+/// The API's name for an engine field, per API.
+std::string openai_param(std::string_view engine_param);
+std::string chat_param(std::string_view engine_param);
+param_names generate_params(std::string prompt_param);
+param_names ws_params(std::string prompt_param);
+
+} // namespace radixrt::http

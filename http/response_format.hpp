@@ -1,0 +1,92 @@
+#pragma once
+// How one API kind shapes its answers: stream chunks and the whole response.
+// One formatter per kind (OpenAI completions, OpenAI chat, SGLang generate,
+// the WebSocket protocol); the request group (request_group.hpp) feeds it
+// the engine's events and sends what it returns. Formatters only build JSON.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "http/api_error.hpp"
+#include "http/json_util.hpp"
+#include "radixrt/request.hpp"
+
+namespace radixrt::http {
+
+/// One choice (an engine request) of an API request, as the group gathers it.
+struct choice_state {
+    std::string text;                // generated text so far (no echo)
+    std::vector<std::string> pieces; // each token's text
+    std::vector<std::int32_t> ids;
+    std::vector<float> logprobs;
+    finish_event fin;
+    bool done = false;
+    bool started = false; // a chunk of it was sent
+};
+
+/// What every formatter of one API request knows.
+struct call_info {
+    std::string id; // the response id ("cmpl-...")
+    std::string model;
+    std::int64_t created = 0;
+    std::size_t n = 1;             // choices per prompt
+    std::vector<std::string> echo; // per prompt: its text when echo was asked, else empty
+    int logprobs = -1;             // completions: logprobs requested (-1: no)
+    bool include_usage = false;    // stream_options.include_usage
+    json client_id;                // WebSocket: the client's request id, echoed as given
+};
+
+class response_format {
+  public:
+    explicit response_format(call_info info) : info_(std::move(info)) {}
+    virtual ~response_format() = default;
+
+    /// Stream chunk for one token of choice i (nullopt: nothing to send).
+    virtual std::optional<json> token_chunk(std::size_t i, const choice_state& c,
+                                            const token_event& e) const = 0;
+    /// Stream chunk when choice i ends normally.
+    virtual std::optional<json> finish_chunk(std::size_t i, const choice_state& c) const = 0;
+    /// Stream chunk after every choice ended (the usage chunk).
+    virtual std::optional<json> final_chunk(const std::vector<choice_state>&) const {
+        return std::nullopt;
+    }
+    /// Stream chunk for an error.
+    virtual json error_chunk(const api_error& e) const;
+    /// Whether a stream ends with "data: [DONE]".
+    virtual bool done_marker() const { return true; }
+    /// The whole (non-streamed) response.
+    virtual json response(const std::vector<choice_state>& all) const = 0;
+
+    const call_info& info() const { return info_; }
+
+  protected:
+    call_info info_;
+};
+
+/// What the two OpenAI formats share: the chunk envelope and the usage chunk.
+class openai_format : public response_format {
+  public:
+    openai_format(call_info info, const char* chunk_object)
+        : response_format(std::move(info)), chunk_object_(chunk_object) {}
+    std::optional<json> final_chunk(const std::vector<choice_state>& all) const override;
+
+  protected:
+    /// {id, object, created, model, choices} (+ usage: null with include_usage).
+    json chunk(json choices) const;
+
+  private:
+    const char* chunk_object_;
+};
+
+std::unique_ptr<response_format> completions_format(call_info info);
+std::unique_ptr<response_format> chat_completions_format(call_info info);
+std::unique_ptr<response_format> generate_format(call_info info);
+std::unique_ptr<response_format> websocket_format(call_info info);
+
+/// "stop", "length", "cancelled" or "error".
+const char* finish_name(finish_reason r);
+/// OpenAI usage: a prompt counts once however many choices it has.
+json openai_usage(const std::vector<choice_state>& all, std::size_t n);
+
+} // namespace radixrt::http
