@@ -31,7 +31,8 @@ batch_planner::~batch_planner() = default;
 
 void batch_planner::require_between_steps(const char* what) const {
     if (in_step()) {
-        throw std::logic_error(std::string("batch_planner: ") + what + " while a step is in flight");
+        throw std::logic_error(std::string("batch_planner: ") + what +
+                               " while a step is in flight");
     }
 }
 
@@ -154,7 +155,8 @@ void batch_planner::admit(clock_type::time_point now) {
                                     std::span(w.tokens).first(w.tokens.size() - 1));
         const std::size_t chunk =
             std::min({w.tokens.size() - got.tokens, cfg_.max_prefill_chunk, budget});
-        const std::size_t need = blocks_for(got.tokens + chunk, cfg_.block_size) - got.blocks.size();
+        const std::size_t need =
+            blocks_for(got.tokens + chunk, cfg_.block_size) - got.blocks.size();
         if (need > room) {
             matcher_.release(got.node);
             break; // not now: keep the order
@@ -339,9 +341,9 @@ void batch_planner::cache_full_blocks(entry& r) {
     if (full <= r.shared) {
         return;
     }
-    auto got = matcher_.cache(r.params.cache_namespace,
-                              std::span(r.tokens).first(full * cfg_.block_size),
-                              std::span(r.blocks).first(full), r.shared, r.node);
+    auto got =
+        matcher_.cache(r.params.cache_namespace, std::span(r.tokens).first(full * cfg_.block_size),
+                       std::span(r.blocks).first(full), r.shared, r.node);
     std::copy(got.blocks.begin(), got.blocks.end(), r.blocks.begin());
     r.shared = got.blocks.size();
     r.node = got.node;

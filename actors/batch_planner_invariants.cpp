@@ -51,18 +51,17 @@ std::string batch_planner::check_invariants() const {
     }
     if (refs != matcher_.cached_blocks() + own) {
         return "block references " + std::to_string(refs) + " != cached " +
-               std::to_string(matcher_.cached_blocks()) + " + requests' own " +
-               std::to_string(own);
+               std::to_string(matcher_.cached_blocks()) + " + requests' own " + std::to_string(own);
     }
     // A lock on a node counts on every node of its path; the locks ending
     // at some node add up to the locks of the roots' children.
     std::size_t locks = 0;
-    for (const auto& n : matcher_.snapshot(SIZE_MAX).nodes) {
+    for (const auto& n : matcher_.snapshot({SIZE_MAX, {}}).nodes) {
         locks += n.parent == 0 ? n.locks : 0;
     }
     if (locks != holders) {
-        return "the tree holds " + std::to_string(locks) + " locks for " +
-               std::to_string(holders) + " requests";
+        return "the tree holds " + std::to_string(locks) + " locks for " + std::to_string(holders) +
+               " requests";
     }
     return {};
 }

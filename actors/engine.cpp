@@ -84,10 +84,11 @@ engine::core::core(engine_config c)
     pc.max_batch_tokens = cfg.max_batch_tokens;
     pc.max_running = cfg.max_running;
     pc.max_prefill_chunk = cfg.max_prefill_chunk;
-    pc.policy = cfg.policy == "lpm" ? actors::admission_policy::lpm : actors::admission_policy::fcfs;
+    pc.policy =
+        cfg.policy == "lpm" ? actors::admission_policy::lpm : actors::admission_policy::fcfs;
     pc.cache_enabled = cfg.cache_enabled;
-    scheduler_ = std::make_unique<actors::scheduler_actor>(system_.context(), pc, tok, raw, stats,
-                                                           queued_);
+    scheduler_ =
+        std::make_unique<actors::scheduler_actor>(system_.context(), pc, tok, raw, stats, queued_);
     stats.update([&](engine_stats& s) {
         s.kv_blocks_total = kv_blocks;
         s.kv_blocks_free = kv_blocks;
@@ -104,46 +105,66 @@ bool engine::core::post(actors::scheduler_message m) {
     return true;
 }
 
-expected<std::uint64_t> engine::core::submit(request r, std::shared_ptr<stream_sink> sink) {
-    if (!sink) {
-        return error{errc::invalid_request, "a stream sink is required"};
+expected<std::vector<std::uint64_t>>
+engine::core::submit(std::vector<request> rs, std::vector<std::shared_ptr<stream_sink>> sinks) {
+    if (rs.size() != sinks.size()) {
+        return error{errc::invalid_request, "one stream sink per request is required"};
     }
-    if (auto ok = actors::check_params(r, limits); !ok) {
-        return ok.error();
+    std::vector<std::vector<runtime::token_id>> prompts;
+    for (std::size_t i = 0; i < rs.size(); ++i) {
+        auto fail = [&](error e) {
+            if (rs.size() > 1) {
+                e.message = "request " + std::to_string(i) + ": " + e.message;
+            }
+            return e;
+        };
+        if (!sinks[i]) {
+            return fail(error{errc::invalid_request, "a stream sink is required"});
+        }
+        if (auto ok = actors::check_params(rs[i], limits); !ok) {
+            return fail(ok.error());
+        }
+        auto ids = actors::check_prompt(rs[i], limits, tok);
+        if (!ids) {
+            return fail(ids.error());
+        }
+        prompts.push_back(std::move(*ids));
     }
-    auto ids = actors::check_prompt(r, limits, tok);
-    if (!ids) {
-        return ids.error();
-    }
-    r.prompt.clear();
-    r.prompt_ids.clear();
     std::shared_lock lock(gate_);
     if (!accepting_) {
         return error{errc::shutting_down, "the engine is shutting down"};
     }
     // Bounded waiting queue: refuse instead of growing without bound.
+    const std::size_t n = rs.size();
     std::size_t q = queued_.load();
     do {
-        if (q >= cfg.max_queued_requests) {
-            stats.update([](engine_stats& st) { ++st.requests_rejected; });
+        if (q + n > cfg.max_queued_requests) {
+            stats.update([n](engine_stats& st) { st.requests_rejected += n; });
             return error{errc::overloaded, "the waiting queue is full (" +
                                                std::to_string(cfg.max_queued_requests) +
                                                " requests); retry later"};
         }
-    } while (!queued_.compare_exchange_weak(q, q + 1));
-    const auto id = runtime::request_id(next_id_.fetch_add(1));
-    actors::submission sub{id, std::move(*ids), std::move(r), actors::clock_type::now()};
-    scheduler_->post(actors::submit_msg{std::move(sub), sink});
-    return runtime::to_int(id);
+    } while (!queued_.compare_exchange_weak(q, q + n));
+    std::vector<std::uint64_t> ids;
+    const auto now = actors::clock_type::now();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto id = runtime::request_id(next_id_.fetch_add(1));
+        rs[i].prompt.clear();
+        rs[i].prompt_ids.clear();
+        actors::submission sub{id, std::move(prompts[i]), std::move(rs[i]), now};
+        scheduler_->post(actors::submit_msg{std::move(sub), sinks[i]});
+        ids.push_back(runtime::to_int(id));
+    }
+    return ids;
 }
 
 void engine::core::cancel(std::uint64_t id) {
     post(actors::cancel_msg{runtime::request_id(id)});
 }
 
-void engine::core::snapshot(std::size_t max_nodes,
+void engine::core::snapshot(cache_query q,
                             std::function<void(expected<radixrt::cache_snapshot>)> done) {
-    if (!post(actors::snapshot_msg{max_nodes, done})) {
+    if (!post(actors::snapshot_msg{std::move(q), done})) {
         done(error{errc::shutting_down, "the engine has stopped"});
     }
 }
@@ -185,11 +206,27 @@ engine::~engine() {
 }
 
 expected<request_handle> engine::submit(request r, std::shared_ptr<stream_sink> sink) {
-    auto id = core_->submit(std::move(r), std::move(sink));
-    if (!id) {
-        return id.error();
+    std::vector<request> rs;
+    rs.push_back(std::move(r));
+    auto hs = submit_all(std::move(rs), {std::move(sink)});
+    if (!hs) {
+        return hs.error();
     }
-    return request_handle(std::weak_ptr<void>(std::static_pointer_cast<void>(core_)), *id);
+    return hs->front();
+}
+
+expected<std::vector<request_handle>>
+engine::submit_all(std::vector<request> rs, std::vector<std::shared_ptr<stream_sink>> sinks) {
+    auto ids = core_->submit(std::move(rs), std::move(sinks));
+    if (!ids) {
+        return ids.error();
+    }
+    std::vector<request_handle> out;
+    const std::weak_ptr<void> weak(std::static_pointer_cast<void>(core_));
+    for (auto id : *ids) {
+        out.push_back(request_handle(weak, id));
+    }
+    return out;
 }
 
 void request_handle::cancel() const {
@@ -254,9 +291,9 @@ std::string engine::token_text(std::int32_t id) const {
     return core_->tok.valid(id) ? core_->tok.piece(id) : std::string();
 }
 
-void engine::cache_snapshot(std::size_t max_nodes,
+void engine::cache_snapshot(cache_query q,
                             std::function<void(expected<radixrt::cache_snapshot>)> done) {
-    core_->snapshot(max_nodes, std::move(done));
+    core_->snapshot(std::move(q), std::move(done));
 }
 
 void engine::flush_cache(std::function<void(expected<std::size_t>)> done) {

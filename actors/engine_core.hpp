@@ -20,10 +20,11 @@ class engine::core {
     explicit core(engine_config c);
     ~core() { stop(std::chrono::milliseconds(0)); }
 
-    /// The new request's id.
-    expected<std::uint64_t> submit(request r, std::shared_ptr<stream_sink> sink);
+    /// The new requests' ids, all or none.
+    expected<std::vector<std::uint64_t>> submit(std::vector<request> rs,
+                                                std::vector<std::shared_ptr<stream_sink>> sinks);
     void cancel(std::uint64_t id);
-    void snapshot(std::size_t max_nodes, std::function<void(expected<radixrt::cache_snapshot>)> done);
+    void snapshot(cache_query q, std::function<void(expected<radixrt::cache_snapshot>)> done);
     void flush(std::function<void(expected<std::size_t>)> done);
     void stop(std::chrono::milliseconds drain);
 

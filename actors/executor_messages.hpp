@@ -16,8 +16,8 @@ namespace radixrt::actors {
 
 struct step_sequence {
     runtime::request_id id{};
-    std::vector<runtime::token_id> tokens;     // new tokens this step
-    std::size_t n_past = 0;                    // of this sequence, already in the KV cache
+    std::vector<runtime::token_id> tokens;      // new tokens this step
+    std::size_t n_past = 0;                     // of this sequence, already in the KV cache
     std::vector<runtime::block_id> block_table; // covers n_past + tokens.size()
     std::unique_ptr<runtime::sampler> sampler;  // set: sample the next token after this step
 };

@@ -11,8 +11,8 @@ using namespace runtime;
 forward_executor::forward_executor(std::shared_ptr<const model> m, std::shared_ptr<kv_storage> kv,
                                    std::size_t threads, std::string name)
     : fwd_(std::move(m)), kv_(std::move(kv)), arena_(int(std::max<std::size_t>(1, threads))),
-      name_(std::move(name)), guard_(asio::make_work_guard(ioc_)),
-      thread_([this] { ioc_.run(); }) {}
+      name_(std::move(name)), guard_(asio::make_work_guard(ioc_)), thread_([this] { ioc_.run(); }) {
+}
 
 forward_executor::~forward_executor() {
     stop();

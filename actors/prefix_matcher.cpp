@@ -70,29 +70,42 @@ void prefix_matcher::untrack(request_id id) {
 
 radixrt::cache_counters prefix_matcher::counters() const {
     const auto& c = tree_.counters();
-    return {c.lookups,         c.requested_tokens, c.matched_tokens,
-            c.inserts,         c.inserted_tokens,  c.evicted_blocks};
+    return {c.lookups, c.requested_tokens, c.matched_tokens,
+            c.inserts, c.inserted_tokens,  c.evicted_blocks};
 }
 
-radixrt::cache_snapshot prefix_matcher::snapshot(std::size_t max_nodes) const {
+radixrt::cache_snapshot prefix_matcher::snapshot(const radixrt::cache_query& q) const {
     radixrt::cache_snapshot s;
     s.enabled = enabled_;
     s.block_size = tree_.block_size();
-    s.cached_blocks = tree_.cached_blocks();
-    s.evictable_tokens = tree_.evictable_tokens();
-    s.protected_tokens = tree_.protected_tokens();
-    s.counters = counters();
-    const auto sv = tree_.savings();
-    s.saved = {sv.requested_prefill_tokens, sv.cached_prefill_tokens, sv.live_tokens,
-               sv.live_shared_tokens};
+    const std::string& prefix = q.namespace_prefix;
+    auto in_scope = [&prefix](std::string_view ns) { return ns.starts_with(prefix); };
+    if (prefix.empty()) {
+        s.cached_blocks = tree_.cached_blocks();
+        s.evictable_tokens = tree_.evictable_tokens();
+        s.protected_tokens = tree_.protected_tokens();
+        s.counters = counters();
+        const auto sv = tree_.savings();
+        s.saved = {sv.requested_prefill_tokens, sv.cached_prefill_tokens, sv.live_tokens,
+                   sv.live_shared_tokens};
+    } else {
+        s.scoped = true;
+        const auto u = tree_.usage(in_scope);
+        s.cached_blocks = (u.evictable_tokens + u.protected_tokens) / tree_.block_size();
+        s.evictable_tokens = u.evictable_tokens;
+        s.protected_tokens = u.protected_tokens;
+    }
     for (const auto& g : tree_.prefix_groups(tree_.block_size())) {
+        if (!in_scope(g.ns)) {
+            continue;
+        }
         radixrt::cache_snapshot::prefix_group pg{g.ns, g.shared_tokens, {}};
         for (auto r : g.requests) {
             pg.requests.push_back(to_int(r));
         }
         s.groups.push_back(std::move(pg));
     }
-    const auto graph = tree_.graph(max_nodes);
+    const auto graph = tree_.graph(q.max_nodes, in_scope);
     for (const auto& n : graph.nodes) {
         s.nodes.push_back({to_int(n.id), to_int(n.parent), n.ns, n.tokens, n.depth_tokens, n.locks,
                            n.hits, n.last_access, n.live_requests});

@@ -52,7 +52,7 @@ class prefix_matcher {
                std::span<const runtime::token_id> tokens);
     void untrack(runtime::request_id id);
 
-    radixrt::cache_snapshot snapshot(std::size_t max_nodes) const;
+    radixrt::cache_snapshot snapshot(const radixrt::cache_query& q) const;
     radixrt::cache_counters counters() const;
     std::size_t cached_blocks() const { return tree_.cached_blocks(); }
     std::size_t evictable_blocks() const { return tree_.evictable_tokens() / tree_.block_size(); }

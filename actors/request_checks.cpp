@@ -66,7 +66,8 @@ expected<void> check_params(const request& r, const request_limits& lim) {
     }
     for (std::size_t i = 0; i < r.logit_processors.size(); ++i) {
         if (!r.logit_processors[i]) {
-            return invalid("logit_processors", "logit_processors[" + std::to_string(i) + "] is null");
+            return invalid("logit_processors",
+                           "logit_processors[" + std::to_string(i) + "] is null");
         }
     }
     return {};
@@ -93,14 +94,14 @@ expected<std::vector<runtime::token_id>> check_prompt(const request& r, const re
     const std::size_t limit =
         lim.max_prompt_tokens == 0 ? ctx : std::min(ctx, lim.max_prompt_tokens);
     if (ids.size() > limit || ids.size() + r.max_tokens > ctx) {
-        return error{errc::context_exceeded,
-                     "This model's maximum context length is " + std::to_string(ctx) + " tokens" +
-                         (limit < ctx ? " (prompts at most " + std::to_string(limit) + ")"
-                                      : std::string()) +
-                         ". However, you requested " + std::to_string(ids.size() + r.max_tokens) +
-                         " tokens (" + std::to_string(ids.size()) + " in the prompt, " +
-                         std::to_string(r.max_tokens) + " for the completion).",
-                     "prompt"};
+        return error{
+            errc::context_exceeded,
+            "This model's maximum context length is " + std::to_string(ctx) + " tokens" +
+                (limit < ctx ? " (prompts at most " + std::to_string(limit) + ")" : std::string()) +
+                ". However, you requested " + std::to_string(ids.size() + r.max_tokens) +
+                " tokens (" + std::to_string(ids.size()) + " in the prompt, " +
+                std::to_string(r.max_tokens) + " for the completion).",
+            "prompt"};
     }
     if (ids.size() + r.max_tokens > lim.kv_tokens) {
         return error{errc::context_exceeded,

@@ -12,9 +12,8 @@ using namespace runtime;
 
 namespace {
 
-template <typename... Fn> struct overloaded : Fn... {
-    using Fn::operator()...;
-};
+template <typename... Fn> struct overloaded : Fn... { using Fn::operator()...; };
+template <typename... Fn> overloaded(Fn...) -> overloaded<Fn...>; // clang 14 needs the guide
 
 // Runs a user callback; an exception is logged, never escapes into the loop.
 template <typename Fn> bool guarded(const char* what, Fn&& fn) {
@@ -32,8 +31,8 @@ template <typename Fn> bool guarded(const char* what, Fn&& fn) {
 scheduler_actor::scheduler_actor(asio::io_context& ioc, planner_config cfg, const tokenizer& tok,
                                  std::vector<step_executor*> executors, stats_board& stats,
                                  std::atomic<std::size_t>& queued)
-    : actor(ioc, "scheduler"), planner_(cfg, tok), executors_(std::move(executors)),
-      stats_(stats), queued_(queued), wake_(strand()) {}
+    : actor(ioc, "scheduler"), planner_(cfg, tok), executors_(std::move(executors)), stats_(stats),
+      queued_(queued), wake_(strand()) {}
 
 scheduler_actor::~scheduler_actor() = default;
 
@@ -69,8 +68,11 @@ void scheduler_actor::refuse(scheduler_message& m) {
     const radixrt::error down{errc::shutting_down, "the engine has stopped"};
     std::visit(overloaded{
                    [&](submit_msg& s) {
-                       finish_event ev{finish_reason::error, {}, {},
-                                       make_error_code(errc::shutting_down), down.message};
+                       finish_event ev{finish_reason::error,
+                                       {},
+                                       {},
+                                       make_error_code(errc::shutting_down),
+                                       down.message};
                        if (auto sink = s.sink.lock()) {
                            guarded("on_finish", [&] { sink->on_finish(ev); });
                        }
@@ -131,7 +133,7 @@ void scheduler_actor::take_inbox(clock_type::time_point now) {
                            deadline_ = std::min(deadline_, d.deadline);
                        },
                        [&](snapshot_msg& s) {
-                           auto snap = planner_.matcher().snapshot(s.max_nodes);
+                           auto snap = planner_.matcher().snapshot(s.query);
                            guarded("snapshot callback", [&] { s.done(std::move(snap)); });
                        },
                        [&](flush_msg& f) {
@@ -158,15 +160,15 @@ void scheduler_actor::cancel_vanished(clock_type::time_point now) {
 }
 
 void scheduler_actor::deliver() {
-    for (auto events = planner_.take_events(); !events.empty();
-         events = planner_.take_events()) {
+    for (auto events = planner_.take_events(); !events.empty(); events = planner_.take_events()) {
         std::vector<request_id> gone;
         for (auto& ev : events) {
             std::visit(overloaded{
                            [&](token_out& t) {
                                auto it = sinks_.find(t.id);
                                auto sink = it == sinks_.end() ? nullptr : it->second.lock();
-                               if (!sink || !guarded("on_token", [&] { sink->on_token(t.event); })) {
+                               if (!sink ||
+                                   !guarded("on_token", [&] { sink->on_token(t.event); })) {
                                    gone.push_back(t.id);
                                }
                            },
@@ -208,8 +210,8 @@ scheduler_actor::run_step(std::vector<step_sequence> plan) {
         batch_tokens += s.tokens.size();
         batches[e].seqs.push_back(std::move(s));
     }
-    using op_type = decltype(asio::co_spawn(executors_[0]->executor(),
-                                            executors_[0]->run({}), asio::deferred));
+    using op_type =
+        decltype(asio::co_spawn(executors_[0]->executor(), executors_[0]->run({}), asio::deferred));
     std::vector<op_type> ops;
     std::vector<std::vector<request_id>> ids; // per op, for failures
     for (std::size_t e = 0; e < executors_.size(); ++e) {

@@ -51,7 +51,8 @@ class scheduler_actor : public runtime::actor {
     void take_inbox(clock_type::time_point now);
     void cancel_vanished(clock_type::time_point now);
     void deliver();
-    runtime::asio::awaitable<std::vector<sequence_result>> run_step(std::vector<step_sequence> plan);
+    runtime::asio::awaitable<std::vector<sequence_result>>
+    run_step(std::vector<step_sequence> plan);
     void publish();
     void refuse(scheduler_message& m);
 

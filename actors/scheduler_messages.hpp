@@ -41,7 +41,7 @@ struct drain_msg {
 };
 
 struct snapshot_msg {
-    std::size_t max_nodes = 0;
+    cache_query query;
     std::function<void(expected<cache_snapshot>)> done;
 };
 

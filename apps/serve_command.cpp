@@ -53,12 +53,9 @@ http::server_config serve_config(args& a) {
     if (a.flag("no-cache")) {
         c.engine.cache_enabled = false;
     }
-    if (auto f = a.value("api-key-file")) {
-        std::string key = read_file(*f, "API key file");
-        key.erase(key.find_last_not_of(" \r\n\t") + 1);
-        c.api_key = key;
-    } else if (const char* env = std::getenv("RADIXRT_API_KEY");
-               env != nullptr && c.api_key.empty()) {
+    set("api-key-file", "server.api_key_file", true);
+    if (const char* env = std::getenv("RADIXRT_API_KEY");
+        env != nullptr && c.api_key.empty() && c.api_key_file.empty()) {
         c.api_key = env;
     }
     for (const auto& s : a.values("set")) {

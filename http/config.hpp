@@ -17,14 +17,18 @@ struct config_error : std::runtime_error {
 struct server_config {
     std::string host = "127.0.0.1";
     unsigned port = 8080;
-    std::size_t threads = 2; // Beast io threads
-    std::string api_key;     // empty: no authentication
+    std::size_t threads = 2;  // Beast io threads
+    std::string api_key;      // empty: no authentication (unless api_key_file)
+    std::string api_key_file; // one key per line, with an optional tenant (http/auth.hpp)
     std::size_t max_connections = 1024;
     std::size_t max_body_bytes = 1u << 20;
     std::chrono::milliseconds header_timeout{10000}; // a whole request must arrive within this
     std::chrono::milliseconds idle_timeout{60000};   // keep-alive connections with no request
     std::chrono::milliseconds drain_timeout{10000};  // graceful shutdown
     std::size_t max_stream_buffer_bytes = 4u << 20;  // a reader further behind is dropped
+    std::size_t max_json_depth = 64;                 // deeper request bodies get 400
+    std::size_t max_requests_per_connection = 256;   // engine requests queued or running (429)
+    std::size_t max_requests_per_tenant = 0;         // same, per tenant (0: no cap)
     std::string model_name;                          // served as "model"; default from the file
     std::string chat_template = "auto";  // auto|chatml|llama2|llama3|mistral|zephyr|simple
     std::size_t max_tokens_limit = 4096; // largest max_tokens accepted

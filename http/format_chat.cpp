@@ -7,7 +7,8 @@ namespace {
 
 class chat_completions final : public openai_format {
   public:
-    explicit chat_completions(call_info info) : openai_format(std::move(info), "chat.completion.chunk") {}
+    explicit chat_completions(call_info info)
+        : openai_format(std::move(info), "chat.completion.chunk") {}
 
     std::optional<json> token_chunk(std::size_t i, const choice_state& c,
                                     const token_event& e) const override {
@@ -18,8 +19,8 @@ class chat_completions final : public openai_format {
     }
 
     std::optional<json> finish_chunk(std::size_t i, const choice_state& c) const override {
-        json delta = c.started ? json::object()
-                               : json{{"role", "assistant"}, {"content", c.fin.text_tail}};
+        json delta =
+            c.started ? json::object() : json{{"role", "assistant"}, {"content", c.fin.text_tail}};
         if (c.started && !c.fin.text_tail.empty()) {
             delta = {{"content", c.fin.text_tail}};
         }
@@ -37,12 +38,9 @@ class chat_completions final : public openai_format {
                              {"finish_reason", finish_name(all[i].fin.reason)},
                              {"logprobs", nullptr}});
         }
-        return {{"id", info_.id},
-                {"object", "chat.completion"},
-                {"created", info_.created},
-                {"model", info_.model},
-                {"choices", items},
-                {"usage", openai_usage(all, info_.n)}};
+        return {{"id", info_.id},           {"object", "chat.completion"},
+                {"created", info_.created}, {"model", info_.model},
+                {"choices", items},         {"usage", openai_usage(all, info_.n)}};
     }
 };
 

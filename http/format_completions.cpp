@@ -23,11 +23,11 @@ class completions final : public openai_format {
     }
 
     std::optional<json> finish_chunk(std::size_t i, const choice_state& c) const override {
-        return chunk(json::array({{{"index", i},
-                                   {"text", (c.started ? std::string() : echo_of(i)) +
-                                                c.fin.text_tail},
-                                   {"finish_reason", finish_name(c.fin.reason)},
-                                   {"logprobs", nullptr}}}));
+        return chunk(
+            json::array({{{"index", i},
+                          {"text", (c.started ? std::string() : echo_of(i)) + c.fin.text_tail},
+                          {"finish_reason", finish_name(c.fin.reason)},
+                          {"logprobs", nullptr}}}));
     }
 
     json response(const std::vector<choice_state>& all) const override {
@@ -52,12 +52,9 @@ class completions final : public openai_format {
             }
             items.push_back(std::move(item));
         }
-        return {{"id", info_.id},
-                {"object", "text_completion"},
-                {"created", info_.created},
-                {"model", info_.model},
-                {"choices", items},
-                {"usage", openai_usage(all, info_.n)}};
+        return {{"id", info_.id},           {"object", "text_completion"},
+                {"created", info_.created}, {"model", info_.model},
+                {"choices", items},         {"usage", openai_usage(all, info_.n)}};
     }
 
   private:

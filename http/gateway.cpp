@@ -6,7 +6,9 @@
 
 namespace radixrt::http {
 
-gateway::gateway(server_config cfg) : cfg_(std::move(cfg)) {
+gateway::gateway(server_config cfg)
+    : cfg_(std::move(cfg)), keys_(key_table::from_config(cfg_)),
+      tenants_(cfg_.max_requests_per_tenant) {
     created_ = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
@@ -41,10 +43,6 @@ void gateway::reply(const std::shared_ptr<responder>& out, const std::string& en
 
 namespace {
 
-bool authorized(const server_config& cfg, const std::string& header) {
-    return cfg.api_key.empty() || header == "Bearer " + cfg.api_key;
-}
-
 std::string path_of(const std::string& target) {
     return target.substr(0, target.find('?'));
 }
@@ -75,38 +73,51 @@ api_error unavailable(bool ready) {
 
 } // namespace
 
-bool gateway::accept_websocket(const api_request& req, const std::shared_ptr<responder>& out) {
+std::optional<principal> gateway::accept_websocket(const api_request& req,
+                                                   const std::shared_ptr<responder>& out) {
     const std::string path = path_of(req.target);
-    if (path != "/v1/ws") {
-        answer(out, "other", api_error(404, "invalid_request_error", "not_found",
-                                       "no such route: " + path));
-        return false;
+    const auto who = keys_.authenticate(req.authorization);
+    if (!who) {
+        answer(out, path == "/v1/ws" ? path : "other", unauthorized());
+        return std::nullopt;
     }
-    if (!authorized(cfg_, req.authorization)) {
-        answer(out, path, unauthorized());
-        return false;
+    if (path != "/v1/ws") {
+        answer(out, "other",
+               api_error(404, "invalid_request_error", "not_found", "no such route: " + path));
+        return std::nullopt;
     }
     if (!ready() || shutting_down_) {
         answer(out, path, unavailable(ready()));
-        return false;
+        return std::nullopt;
     }
-    return true;
+    return who;
 }
 
 void gateway::handle(const api_request& req, const std::shared_ptr<responder>& out) {
     const std::string path = path_of(req.target);
+    if (path == "/health" && req.method == "GET") {
+        return health(out); // open, for load balancers
+    }
     const route_entry* same_path = nullptr;
     for (const auto& r : routes) {
         if (path == r.path) {
             same_path = &r;
-            if (req.method == r.method) {
-                return route(path, req, out);
-            }
+        }
+    }
+    // Authenticate first: without a key nothing is learnt, not even routes.
+    const auto who = keys_.authenticate(req.authorization);
+    if (!who) {
+        return answer(out, same_path ? path : "other", unauthorized());
+    }
+    for (const auto& r : routes) {
+        if (path == r.path && req.method == r.method) {
+            return route(path, *who, req, out);
         }
     }
     if (same_path == nullptr) {
-        return answer(out, "other", api_error(404, "invalid_request_error", "not_found",
-                                              "no such route: " + path));
+        return answer(
+            out, "other",
+            api_error(404, "invalid_request_error", "not_found", "no such route: " + path));
     }
     metrics_.request(path, "405");
     const api_error e(405, "invalid_request_error", "method_not_allowed",
@@ -115,15 +126,9 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
     out->respond(405, "application/json", error_body(e), {{"Allow", same_path->method}});
 }
 
-void gateway::route(const std::string& path, const api_request& req,
+void gateway::route(const std::string& path, const principal& who, const api_request& req,
                     const std::shared_ptr<responder>& out) {
-    if (path == "/health") {
-        return health(out);
-    }
     try {
-        if (!authorized(cfg_, req.authorization)) {
-            throw unauthorized();
-        }
         if (path == "/metrics") {
             return prometheus(out);
         }
@@ -140,21 +145,21 @@ void gateway::route(const std::string& path, const api_request& req,
             return detokenize(req, out);
         }
         if (path == "/v1/cache") {
-            return cache(out);
+            return cache(who, out);
         }
         if (path == "/v1/cache/flush") {
-            return flush(out);
+            return flush(who, out);
         }
         if (shutting_down_) {
             throw unavailable(true);
         }
         if (path == "/v1/completions") {
-            return completions(req, out);
+            return completions(req, who, out);
         }
         if (path == "/v1/chat/completions") {
-            return chat(req, out);
+            return chat(req, who, out);
         }
-        return generate(req, out);
+        return generate(req, who, out);
     } catch (const api_error& e) {
         answer(out, path, e);
     }

@@ -7,16 +7,21 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "http/api_error.hpp"
+#include "http/auth.hpp"
 #include "http/chat_template.hpp"
 #include "http/config.hpp"
 #include "http/metrics.hpp"
+#include "http/quota.hpp"
 #include "http/responder.hpp"
 #include "radixrt/engine.hpp"
 
 namespace radixrt::http {
+
+class request_group;
 
 struct api_request {
     std::string method;
@@ -45,31 +50,41 @@ class gateway : public std::enable_shared_from_this<gateway> {
     const std::string& model_name() const { return model_name_; }
 
     void handle(const api_request& req, const std::shared_ptr<responder>& out);
-    /// Whether target is the WebSocket endpoint and the caller may use it
-    /// (else the answer has been sent through out).
-    bool accept_websocket(const api_request& req, const std::shared_ptr<responder>& out);
+    /// The caller, if target is the WebSocket endpoint and the caller may
+    /// use it (else the answer has been sent through out).
+    std::optional<principal> accept_websocket(const api_request& req,
+                                              const std::shared_ptr<responder>& out);
+    /// The quota of a tenant's requests.
+    std::shared_ptr<quota> tenant_quota(const principal& who) { return tenants_.of(who.tenant); }
 
   private:
-    void route(const std::string& path, const api_request& req,
+    void route(const std::string& path, const principal& who, const api_request& req,
                const std::shared_ptr<responder>& out);
     void answer(const std::shared_ptr<responder>& out, const std::string& endpoint,
                 const api_error& e);
     void reply(const std::shared_ptr<responder>& out, const std::string& endpoint,
                const std::string& body, const char* content_type = "application/json");
     // generation_endpoints.cpp
-    void completions(const api_request& req, const std::shared_ptr<responder>& out);
-    void chat(const api_request& req, const std::shared_ptr<responder>& out);
-    void generate(const api_request& req, const std::shared_ptr<responder>& out);
+    void completions(const api_request& req, const principal& who,
+                     const std::shared_ptr<responder>& out);
+    void chat(const api_request& req, const principal& who, const std::shared_ptr<responder>& out);
+    void generate(const api_request& req, const principal& who,
+                  const std::shared_ptr<responder>& out);
+    void launch(std::shared_ptr<request_group> g, std::vector<request> reqs,
+                const param_names& names, const principal& who,
+                const std::shared_ptr<responder>& out);
     // introspection_endpoints.cpp
     void health(const std::shared_ptr<responder>& out);
     void models(const std::shared_ptr<responder>& out);
     void tokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void detokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void prometheus(const std::shared_ptr<responder>& out);
-    void cache(const std::shared_ptr<responder>& out);
-    void flush(const std::shared_ptr<responder>& out);
+    void cache(const principal& who, const std::shared_ptr<responder>& out);
+    void flush(const principal& who, const std::shared_ptr<responder>& out);
 
     server_config cfg_;
+    key_table keys_;
+    tenant_quotas tenants_;
     // Set once by the loader thread. A mutex rather than atomic<shared_ptr>:
     // libstdc++ 12 implements that with a lock bit TSan cannot model.
     mutable std::mutex engine_mutex_;

@@ -30,21 +30,24 @@ void add_choices(std::vector<request>& out, const request& r, std::size_t n) {
     }
 }
 
-void run(const std::shared_ptr<request_group>& g, engine& eng, std::vector<request> reqs,
-         const param_names& names, const std::shared_ptr<responder>& out) {
-    out->hold(g); // the group lives as long as the connection's response
-    g->launch(eng, std::move(reqs), names);
-}
-
 } // namespace
 
-void gateway::completions(const api_request& req, const std::shared_ptr<responder>& out) {
+void gateway::launch(std::shared_ptr<request_group> g, std::vector<request> reqs,
+                     const param_names& names, const principal& who,
+                     const std::shared_ptr<responder>& out) {
+    out->hold(g); // the group lives as long as the connection's response
+    g->launch(*current_engine(), std::move(reqs), names,
+              {std::make_shared<quota>(cfg_.max_requests_per_connection), tenant_quota(who)});
+}
+
+void gateway::completions(const api_request& req, const principal& who,
+                          const std::shared_ptr<responder>& out) {
     auto eng = current_engine();
-    const json j = parse_body(req.body);
+    const json j = parse_body(req.body, cfg_.max_json_depth);
     check_model(j, model_name_);
     auto call = parse_completion(j, cfg_);
-    call_info info{random_id("cmpl-"), model_name_, created_, call.n, {}, call.logprobs,
-                   call.include_usage, nullptr};
+    call_info info{random_id("cmpl-"), model_name_,        created_, call.n, {},
+                   call.logprobs,      call.include_usage, nullptr};
     std::vector<request> reqs;
     for (const auto& p : call.prompts) {
         std::string echo;
@@ -55,44 +58,47 @@ void gateway::completions(const api_request& req, const std::shared_ptr<responde
         }
         info.echo.push_back(std::move(echo));
         request r = call.base;
+        r.cache_namespace = cache_namespace(who, call.cache_salt);
         set_prompt(r, p);
         r.logprobs = call.logprobs >= 0;
         add_choices(reqs, r, call.n);
     }
-    run(std::make_shared<request_group>(completions_format(std::move(info)), call.stream,
-                                        "/v1/completions", metrics_, http_output(out)),
-        *eng, std::move(reqs), openai_param, out);
+    launch(std::make_shared<request_group>(completions_format(std::move(info)), call.stream,
+                                           "/v1/completions", metrics_, http_output(out)),
+           std::move(reqs), openai_param, who, out);
 }
 
-void gateway::chat(const api_request& req, const std::shared_ptr<responder>& out) {
-    auto eng = current_engine();
-    const json j = parse_body(req.body);
+void gateway::chat(const api_request& req, const principal& who,
+                   const std::shared_ptr<responder>& out) {
+    const json j = parse_body(req.body, cfg_.max_json_depth);
     check_model(j, model_name_);
     auto call = parse_chat(j, cfg_);
-    call_info info{random_id("chatcmpl-"), model_name_, created_, call.n, {std::string()}, -1,
-                   call.include_usage, nullptr};
+    call_info info{random_id("chatcmpl-"), model_name_, created_,           call.n,
+                   {std::string()},        -1,          call.include_usage, nullptr};
     request r = call.base;
+    r.cache_namespace = cache_namespace(who, call.cache_salt);
     set_prompt(r, render_chat(chat_, call.messages));
     std::vector<request> reqs;
     add_choices(reqs, r, call.n);
-    run(std::make_shared<request_group>(chat_completions_format(std::move(info)), call.stream,
-                                        "/v1/chat/completions", metrics_, http_output(out)),
-        *eng, std::move(reqs), chat_param, out);
+    launch(std::make_shared<request_group>(chat_completions_format(std::move(info)), call.stream,
+                                           "/v1/chat/completions", metrics_, http_output(out)),
+           std::move(reqs), chat_param, who, out);
 }
 
-void gateway::generate(const api_request& req, const std::shared_ptr<responder>& out) {
-    auto eng = current_engine();
-    const json j = parse_body(req.body);
+void gateway::generate(const api_request& req, const principal& who,
+                       const std::shared_ptr<responder>& out) {
+    const json j = parse_body(req.body, cfg_.max_json_depth);
     auto call = parse_generate(j, cfg_);
-    call_info info{random_id("gen-"), model_name_, created_, 1, {std::string()}, -1, false,
-                   nullptr};
+    call_info info{random_id("gen-"), model_name_, created_, 1,
+                   {std::string()},   -1,          false,    nullptr};
     request r = call.base;
+    r.cache_namespace = cache_namespace(who, call.cache_salt);
     set_prompt(r, call.prompt);
     std::vector<request> reqs;
     reqs.push_back(std::move(r));
-    run(std::make_shared<request_group>(generate_format(std::move(info)), call.stream,
-                                        "/generate", metrics_, http_output(out)),
-        *eng, std::move(reqs), generate_params(call.prompt_param), out);
+    launch(std::make_shared<request_group>(generate_format(std::move(info)), call.stream,
+                                           "/generate", metrics_, http_output(out)),
+           std::move(reqs), generate_params(call.prompt_param), who, out);
 }
 
 } // namespace radixrt::http

@@ -169,21 +169,29 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
                    std::string(req[bhttp::field::authorization]), std::move(req.body())};
     if (beast::websocket::is_upgrade(req)) {
         auto r = std::make_shared<responder_impl>(shared_from_this(), false, req.version());
-        if (gw_->accept_websocket(ar, r)) {
-            std::make_shared<websocket_session>(stream_.release_socket(), gw_)->run(std::move(req));
+        if (auto who = gw_->accept_websocket(ar, r)) {
+            auto ws = std::make_shared<websocket_session>(stream_.release_socket(), gw_, *who);
+            registry_->replace(this, ws); // the WebSocket keeps counting as a connection
+            ws->run(std::move(req), registry_);
             closed_ = true;
         }
         return;
     }
     keepalive_ = shared_from_this();
     current_ = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version());
-    watch();
+    if (buffer_.size() > 0) {
+        pipelined_ = true; // the next request came with this one
+    }
+    if (!peer_done_) {
+        watch();
+    }
     gw_->handle(ar, current_);
 }
 
 // While a request is answered: wait for readability. End of file means the
-// client went away (its requests are then cancelled); data means a
-// pipelined request, left in the socket for the next read.
+// client went away (its requests are then cancelled), unless it pipelined
+// its requests (then it only half-closed and waits for the answers); data
+// means a pipelined request, left in the socket for the next read.
 void http_session::watch() {
     watching_ = true;
     stream_.socket().async_wait(
@@ -208,10 +216,18 @@ void http_session::watch() {
                     return self->watch();
                 }
             }
+            const bool eof = ec == net::error::eof || (!ec && n == 0);
+            if (eof && self->pipelined_) {
+                // A client that pipelined its requests and then half-closed
+                // its side: it waits for every answer. Stop watching.
+                self->peer_done_ = true;
+                return;
+            }
             if (ec || n == 0) {
                 self->shut(); // the client closed the connection
+                return;
             }
-            // else: a pipelined request waits in the socket for the next read
+            self->pipelined_ = true; // a pipelined request waits in the socket
         });
 }
 
@@ -259,40 +275,6 @@ void http_session::on_write(beast::error_code ec, std::size_t) {
         }
         do_read();
     }
-}
-
-bool session_registry::add(const std::shared_ptr<http_session>& s) {
-    std::lock_guard lock(mutex_);
-    if (sessions_.size() >= max_) {
-        return false;
-    }
-    sessions_[s.get()] = s;
-    return true;
-}
-
-void session_registry::remove(const http_session* s) {
-    std::lock_guard lock(mutex_);
-    sessions_.erase(s);
-}
-
-void session_registry::close_all() {
-    std::vector<std::shared_ptr<http_session>> all;
-    {
-        std::lock_guard lock(mutex_);
-        for (auto& [k, w] : sessions_) {
-            if (auto s = w.lock()) {
-                all.push_back(s);
-            }
-        }
-    }
-    for (auto& s : all) {
-        s->close();
-    }
-}
-
-std::size_t session_registry::size() const {
-    std::lock_guard lock(mutex_);
-    return sessions_.size();
 }
 
 } // namespace radixrt::http

@@ -6,7 +6,6 @@
 // requests are cancelled. An SSE response closes the connection at its end.
 #include <atomic>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -17,24 +16,23 @@
 #include <boost/beast/http.hpp>
 
 #include "http/gateway.hpp"
+#include "http/session_registry.hpp"
 
 namespace radixrt::http {
 
 namespace beast = boost::beast;
 namespace net = boost::asio;
 
-class session_registry;
-
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session : public connection, public std::enable_shared_from_this<http_session> {
   public:
     http_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
                  std::shared_ptr<session_registry> reg);
-    ~http_session();
+    ~http_session() override;
     void run();
     /// Rejects the connection at once (too many connections).
     void refuse();
     /// Closes the connection (from any thread); its requests are cancelled.
-    void close();
+    void close() override;
 
   private:
     class responder_impl;
@@ -60,26 +58,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
     bool closed_ = false;
     bool watching_ = false;                   // an async_wait for readability is pending
     bool resume_read_ = false;                // read the next request once the watch is cancelled
+    bool pipelined_ = false;                  // the client sent requests without waiting
+    bool peer_done_ = false;                  // ... then half-closed: answer them all
     std::shared_ptr<http_session> keepalive_; // set while a request is being answered
     std::shared_ptr<responder> current_;      // its responder (the gateway holds it weakly)
     std::atomic<bool> closed_flag_{false};    // closed_, readable from other threads
     std::atomic<std::size_t> queued_bytes_{0};
     std::vector<std::shared_ptr<void>> held_; // request state living as long as its response
-};
-
-/// Live sessions, so that shutdown can close idle keep-alive connections.
-class session_registry {
-  public:
-    explicit session_registry(std::size_t max) : max_(max) {}
-    bool add(const std::shared_ptr<http_session>& s);
-    void remove(const http_session* s);
-    void close_all();
-    std::size_t size() const;
-
-  private:
-    mutable std::mutex mutex_;
-    std::size_t max_;
-    std::map<const http_session*, std::weak_ptr<http_session>> sessions_;
 };
 
 } // namespace radixrt::http

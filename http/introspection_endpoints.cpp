@@ -25,26 +25,27 @@ json cache_json(const cache_snapshot& s) {
             {{"namespace", g.ns}, {"shared_tokens", g.shared_tokens}, {"requests", g.requests}});
     }
     const auto& c = s.counters;
+    json hits = {{"lookups", c.lookups},
+                 {"requested_tokens", c.requested_tokens},
+                 {"matched_tokens", c.matched_tokens},
+                 {"hit_rate",
+                  c.requested_tokens ? double(c.matched_tokens) / double(c.requested_tokens) : 0.0},
+                 {"inserts", c.inserts},
+                 {"inserted_tokens", c.inserted_tokens},
+                 {"evicted_blocks", c.evicted_blocks}};
+    json savings = {{"requested_prefill_tokens", s.saved.requested_prefill_tokens},
+                    {"cached_prefill_tokens", s.saved.cached_prefill_tokens},
+                    {"live_tokens", s.saved.live_tokens},
+                    {"live_shared_tokens", s.saved.live_shared_tokens}};
     return {
+        {"scope", s.scoped ? "tenant" : "all"},
         {"enabled", s.enabled},
         {"block_size", s.block_size},
         {"cached_blocks", s.cached_blocks},
         {"evictable_tokens", s.evictable_tokens},
         {"protected_tokens", s.protected_tokens},
-        {"hits",
-         {{"lookups", c.lookups},
-          {"requested_tokens", c.requested_tokens},
-          {"matched_tokens", c.matched_tokens},
-          {"hit_rate",
-           c.requested_tokens ? double(c.matched_tokens) / double(c.requested_tokens) : 0.0},
-          {"inserts", c.inserts},
-          {"inserted_tokens", c.inserted_tokens},
-          {"evicted_blocks", c.evicted_blocks}}},
-        {"savings",
-         {{"requested_prefill_tokens", s.saved.requested_prefill_tokens},
-          {"cached_prefill_tokens", s.saved.cached_prefill_tokens},
-          {"live_tokens", s.saved.live_tokens},
-          {"live_shared_tokens", s.saved.live_shared_tokens}}},
+        {"hits", s.scoped ? json(nullptr) : hits}, // over every tenant: admins only
+        {"savings", s.scoped ? json(nullptr) : savings},
         {"prefix_groups", groups},
         {"graph", {{"nodes", nodes}, {"convergence", s.convergence}, {"truncated", s.truncated}}},
     };
@@ -66,17 +67,18 @@ void gateway::health(const std::shared_ptr<responder>& out) {
 }
 
 void gateway::models(const std::shared_ptr<responder>& out) {
-    json body = {{"object", "list"},
-                 {"data", json::array({{{"id", model_name_},
-                                        {"object", "model"},
-                                        {"created", created_},
-                                        {"owned_by", "radixrt"},
-                                        {"max_model_len", current_engine()->model().context_length}}})}};
+    json body = {
+        {"object", "list"},
+        {"data", json::array({{{"id", model_name_},
+                               {"object", "model"},
+                               {"created", created_},
+                               {"owned_by", "radixrt"},
+                               {"max_model_len", current_engine()->model().context_length}}})}};
     reply(out, "/v1/models", dump(body));
 }
 
 void gateway::tokenize(const api_request& req, const std::shared_ptr<responder>& out) {
-    const json j = parse_body(req.body);
+    const json j = parse_body(req.body, cfg_.max_json_depth);
     const json* text = j.contains("text")     ? &j["text"]
                        : j.contains("prompt") ? &j["prompt"]
                                               : nullptr;
@@ -89,7 +91,7 @@ void gateway::tokenize(const api_request& req, const std::shared_ptr<responder>&
 }
 
 void gateway::detokenize(const api_request& req, const std::shared_ptr<responder>& out) {
-    const json j = parse_body(req.body);
+    const json j = parse_body(req.body, cfg_.max_json_depth);
     auto it = j.find("tokens");
     if (it == j.end() || !it->is_array()) {
         throw invalid("tokens", "expected an array of token ids");
@@ -113,9 +115,10 @@ void gateway::prometheus(const std::shared_ptr<responder>& out) {
           "text/plain; version=0.0.4");
 }
 
-void gateway::cache(const std::shared_ptr<responder>& out) {
+void gateway::cache(const principal& who, const std::shared_ptr<responder>& out) {
     auto self = shared_from_this();
-    current_engine()->cache_snapshot(512, [self, out](expected<cache_snapshot> s) {
+    cache_query q{512, cache_scope(who)};
+    current_engine()->cache_snapshot(std::move(q), [self, out](expected<cache_snapshot> s) {
         if (!s) {
             return self->answer(out, "/v1/cache", from_engine(s.error()));
         }
@@ -123,7 +126,11 @@ void gateway::cache(const std::shared_ptr<responder>& out) {
     });
 }
 
-void gateway::flush(const std::shared_ptr<responder>& out) {
+void gateway::flush(const principal& who, const std::shared_ptr<responder>& out) {
+    if (!who.admin) {
+        throw api_error(403, "permission_error", "permission_denied",
+                        "flushing the cache needs an admin key");
+    }
     auto self = shared_from_this();
     current_engine()->flush_cache([self, out](expected<std::size_t> n) {
         if (!n) {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -18,18 +19,13 @@ inline std::string dump(const json& j) {
     return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-inline json parse_body(const std::string& body) {
-    json j = json::parse(body, nullptr, false);
-    if (j.is_discarded()) {
-        throw api_error(400, "invalid_request_error", "invalid_json",
-                        "the request body is not valid JSON");
-    }
-    if (!j.is_object()) {
-        throw api_error(400, "invalid_request_error", "invalid_json",
-                        "the request body must be a JSON object");
-    }
-    return j;
-}
+/// Nesting depth of a JSON text ([ and { outside strings), without parsing
+/// it; stops counting past limit (returns limit + 1). Bodies deeper than the
+/// limit are refused before the parser or anything recursive sees them.
+std::size_t json_depth(std::string_view text, std::size_t limit);
+
+/// A request body: a JSON object nested at most max_depth deep, or a 400.
+json parse_body(const std::string& body, std::size_t max_depth);
 
 /// j[key] as a number in [lo, hi], if present and not null.
 inline std::optional<double> get_number(const json& j, const char* key, double lo, double hi) {

@@ -46,6 +46,11 @@ void metrics::finished(const finish_event& e) {
     queue_.observe(e.usage.queue_ms / 1000.0);
 }
 
+void metrics::abandoned(double seconds) {
+    std::lock_guard lock(mutex_);
+    e2e_.observe(seconds);
+}
+
 std::string metrics::render(const engine_stats& s, bool ready) const {
     const auto& c = s.cache;
     std::ostringstream o;

@@ -16,6 +16,8 @@ class metrics {
     void ttft(double seconds);
     void inter_token(double seconds);
     void finished(const finish_event& e);
+    /// A request whose client went away before it ended: its time so far.
+    void abandoned(double seconds);
 
     std::string render(const engine_stats& s, bool ready) const;
 

@@ -73,29 +73,53 @@ request_group::request_group(std::unique_ptr<response_format> format, bool strea
     : format_(std::move(format)), stream_(stream), endpoint_(std::move(endpoint)), stats_(stats),
       out_(std::move(out)), on_done_(std::move(on_done)) {}
 
-request_group::~request_group() = default;
-
-void request_group::launch(engine& eng, std::vector<request> reqs, const param_names& names) {
-    // Held while submitting, so that no event is written before the stream
-    // starts (or after a refusal).
+request_group::~request_group() {
     std::lock_guard lock(mutex_);
-    choices_.resize(reqs.size());
-    last_token_.resize(reqs.size());
-    remaining_ = reqs.size();
-    for (std::size_t i = 0; i < reqs.size(); ++i) {
-        sinks_.push_back(std::make_shared<sink>(weak_from_this(), i));
-    }
-    for (std::size_t i = 0; i < reqs.size(); ++i) {
-        auto h = eng.submit(std::move(reqs[i]), sinks_[i]);
-        if (!h) {
-            refused_ = true;
-            for (auto& handle : handles_) {
-                handle.cancel();
-            }
-            throw from_engine(h.error(), names);
+    if (launched_ && remaining_ > 0) {
+        // The client went away (its connection closed): the engine cancels
+        // the requests, whose events no longer reach this group.
+        stats_.request(endpoint_, "cancelled");
+        stats_.abandoned(std::chrono::duration<double>(clock_type::now() - start_).count());
+        for (auto& q : quotas_) {
+            q->release(remaining_);
         }
-        handles_.push_back(*h);
     }
+}
+
+void request_group::launch(engine& eng, std::vector<request> reqs, const param_names& names,
+                           std::vector<std::shared_ptr<quota>> quotas) {
+    // Held while submitting, so that no event is written before the stream starts.
+    std::lock_guard lock(mutex_);
+    const std::size_t n = reqs.size();
+    for (std::size_t k = 0; k < quotas.size(); ++k) {
+        if (!quotas[k]->try_acquire(n)) {
+            for (std::size_t j = 0; j < k; ++j) {
+                quotas[j]->release(n);
+            }
+            throw api_error(429, "rate_limit_error", "too_many_requests",
+                            "too many requests at once from this client (at most " +
+                                std::to_string(quotas[k]->limit()) + " queued or running)");
+        }
+    }
+    std::vector<std::shared_ptr<stream_sink>> sinks;
+    for (std::size_t i = 0; i < n; ++i) {
+        sinks_.push_back(std::make_shared<sink>(weak_from_this(), i));
+        sinks.push_back(sinks_.back());
+    }
+    auto hs = eng.submit_all(std::move(reqs), std::move(sinks));
+    if (!hs) {
+        for (auto& q : quotas) {
+            q->release(n);
+        }
+        sinks_.clear();
+        throw from_engine(hs.error(), names);
+    }
+    handles_ = std::move(*hs);
+    quotas_ = std::move(quotas);
+    choices_.resize(n);
+    last_token_.resize(n);
+    remaining_ = n;
+    launched_ = true;
     if (stream_) {
         out_->begin_stream();
     }
@@ -110,9 +134,6 @@ void request_group::cancel() {
 
 void request_group::on_token(std::size_t i, const token_event& e) {
     std::lock_guard lock(mutex_);
-    if (refused_) {
-        return;
-    }
     auto& c = choices_[i];
     const auto now = clock_type::now();
     if (c.ids.empty()) {
@@ -135,9 +156,6 @@ void request_group::on_token(std::size_t i, const token_event& e) {
 
 void request_group::on_finish(std::size_t i, const finish_event& e) {
     std::unique_lock lock(mutex_);
-    if (refused_) {
-        return;
-    }
     auto& c = choices_[i];
     c.fin = e;
     c.done = true;
@@ -150,6 +168,9 @@ void request_group::on_finish(std::size_t i, const finish_event& e) {
             out_->send(*chunk);
         }
         c.started = true;
+    }
+    for (auto& q : quotas_) {
+        q->release(1);
     }
     if (--remaining_ == 0) {
         complete(e);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/metrics.hpp"
+#include "http/quota.hpp"
 #include "http/responder.hpp"
 #include "http/response_format.hpp"
 #include "radixrt/engine.hpp"
@@ -39,10 +40,12 @@ class request_group : public std::enable_shared_from_this<request_group> {
                   std::function<void(const request_group*)> on_done = {});
     ~request_group();
 
-    /// Submits every request. If the engine refuses one, the ones already
-    /// submitted are cancelled and the refusal is thrown as an api_error
-    /// (fields renamed by names); nothing has been written then.
-    void launch(engine& eng, std::vector<request> reqs, const param_names& names);
+    /// Submits every request, all or none: a quota without room (429) or an
+    /// engine refusal (fields renamed by names) is thrown as an api_error
+    /// and nothing has been queued or written then. Each quota is held, one
+    /// unit per request, until that request ends.
+    void launch(engine& eng, std::vector<request> reqs, const param_names& names,
+                std::vector<std::shared_ptr<quota>> quotas = {});
     /// Cancels every request of the group.
     void cancel();
 
@@ -68,8 +71,9 @@ class request_group : public std::enable_shared_from_this<request_group> {
     std::vector<request_handle> handles_;
     std::vector<choice_state> choices_;
     std::vector<clock_type::time_point> last_token_;
+    std::vector<std::shared_ptr<quota>> quotas_;
     std::size_t remaining_ = 0;
-    bool refused_ = false;
+    bool launched_ = false;
 };
 
 } // namespace radixrt::http

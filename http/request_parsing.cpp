@@ -106,8 +106,8 @@ std::vector<chat_message> parse_messages(const json& j) {
             content = c->get<std::string>();
         } else if (c != m.end() && c->is_array()) { // [{type: text, text}]
             for (const auto& part : *c) {
-                if (part.is_object() && part.value("type", "") == "text" &&
-                    part.contains("text") && part["text"].is_string()) {
+                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
+                    part["text"].is_string()) {
                     content += part["text"].get<std::string>();
                 }
             }
@@ -122,6 +122,17 @@ std::vector<chat_message> parse_messages(const json& j) {
         msgs.push_back({role == "developer" ? "system" : role, content});
     }
     return msgs;
+}
+
+std::string parse_cache_salt(const json& j) {
+    auto it = j.find("cache_salt");
+    if (it == j.end() || it->is_null()) {
+        return {};
+    }
+    if (!it->is_string() || it->get<std::string>().empty() || it->get<std::string>().size() > 256) {
+        throw invalid("cache_salt", "expected a non-empty string of at most 256 bytes");
+    }
+    return it->get<std::string>();
 }
 
 void parse_stream(const json& j, bool& stream, bool& include_usage) {
@@ -163,6 +174,7 @@ void check_model(const json& body, const std::string& served) {
 
 completion_call parse_completion(const json& j, const server_config& cfg) {
     completion_call c;
+    c.cache_salt = parse_cache_salt(j);
     parse_stream(j, c.stream, c.include_usage);
     c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
     c.base = parse_params(j, cfg, dialect::openai);
@@ -181,14 +193,16 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
             c.prompts.push_back(parse_one_prompt(p, "prompt"));
         }
     } else {
-        throw invalid("prompt",
-                      "expected a string, an array of token ids, or an array of those (at most 64)");
+        throw invalid(
+            "prompt",
+            "expected a string, an array of token ids, or an array of those (at most 64)");
     }
     return c;
 }
 
 chat_call parse_chat(const json& j, const server_config& cfg) {
     chat_call c;
+    c.cache_salt = parse_cache_salt(j);
     parse_stream(j, c.stream, c.include_usage);
     c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
     c.base = parse_params(j, cfg, dialect::openai);
@@ -198,13 +212,14 @@ chat_call parse_chat(const json& j, const server_config& cfg) {
 
 generate_call parse_generate(const json& j, const server_config& cfg) {
     generate_call g;
+    g.cache_salt = parse_cache_salt(j);
     g.stream = get_bool(j, "stream").value_or(false);
     const auto sp = j.find("sampling_params");
     if (sp != j.end() && !sp->is_null() && !sp->is_object()) {
         throw invalid("sampling_params", "expected an object");
     }
-    g.base = parse_params(sp != j.end() && sp->is_object() ? *sp : json::object(), cfg,
-                          dialect::sglang);
+    g.base =
+        parse_params(sp != j.end() && sp->is_object() ? *sp : json::object(), cfg, dialect::sglang);
     if (j.contains("input_ids")) {
         g.prompt_param = "input_ids";
         if (!j["input_ids"].is_array()) {
@@ -224,6 +239,7 @@ generate_call parse_generate(const json& j, const server_config& cfg) {
 
 ws_generate_call parse_ws_generate(const json& j, const server_config& cfg) {
     ws_generate_call g;
+    g.cache_salt = parse_cache_salt(j);
     const auto params = j.find("params");
     if (params != j.end() && !params->is_null() && !params->is_object()) {
         throw invalid("params", "expected an object");

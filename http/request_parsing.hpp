@@ -23,6 +23,7 @@ using prompt_input = std::variant<std::string, std::vector<std::int32_t>>;
 void set_prompt(request& r, const prompt_input& p);
 
 struct completion_call {
+    std::string cache_salt;            // partitions the prefix cache further (vLLM's cache_salt)
     std::vector<prompt_input> prompts; // a batch: each prompt gets n choices
     std::size_t n = 1;
     bool echo = false;
@@ -32,6 +33,7 @@ struct completion_call {
 };
 
 struct chat_call {
+    std::string cache_salt; // partitions the prefix cache further (vLLM's cache_salt)
     std::vector<chat_message> messages;
     std::size_t n = 1;
     bool stream = false, include_usage = false;
@@ -39,6 +41,7 @@ struct chat_call {
 };
 
 struct generate_call {
+    std::string cache_salt; // partitions the prefix cache further (vLLM's cache_salt)
     prompt_input prompt;
     std::string prompt_param; // "text" or "input_ids"
     bool stream = false;
@@ -47,6 +50,7 @@ struct generate_call {
 
 /// A WebSocket "generate" message (docs/websocket.md).
 struct ws_generate_call {
+    std::string cache_salt; // partitions the prefix cache further (vLLM's cache_salt)
     prompt_input prompt;
     std::string prompt_param; // "prompt" or "input_ids"
     request base;

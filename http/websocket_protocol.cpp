@@ -41,7 +41,7 @@ void ws_connection::on_binary() {
 void ws_connection::on_message(const std::string& text) {
     json id = nullptr;
     try {
-        const json j = parse_body(text);
+        const json j = parse_body(text, gw_->config().max_json_depth);
         if (auto it = j.find("id"); it != j.end() && (it->is_string() || it->is_number_integer())) {
             id = *it;
         } else {
@@ -77,7 +77,11 @@ void ws_connection::on_message(const std::string& text) {
 void ws_connection::generate(const json& msg, const json& id, const std::string& key) {
     auto call = parse_ws_generate(msg, gw_->config());
     auto eng = gw_->current_engine();
+    if (!eng) {
+        throw api_error(503, "server_error", "loading", "the model is loading");
+    }
     request r = call.base;
+    r.cache_namespace = cache_namespace(who_, call.cache_salt);
     set_prompt(r, call.prompt);
     std::vector<request> reqs;
     reqs.push_back(std::move(r));
@@ -90,8 +94,8 @@ void ws_connection::generate(const json& msg, const json& id, const std::string&
         [weak = weak_from_this(), key](const request_group* done) {
             if (auto self = weak.lock()) {
                 std::lock_guard lock(self->mutex_);
-                if (auto it = self->active_.find(key); it != self->active_.end() &&
-                                                       it->second.get() == done) {
+                if (auto it = self->active_.find(key);
+                    it != self->active_.end() && it->second.get() == done) {
                     self->active_.erase(it);
                 }
             }
@@ -103,7 +107,8 @@ void ws_connection::generate(const json& msg, const json& id, const std::string&
         }
     }
     try {
-        g->launch(*eng, std::move(reqs), ws_params(call.prompt_param));
+        g->launch(*eng, std::move(reqs), ws_params(call.prompt_param),
+                  {quota_, gw_->tenant_quota(who_)});
     } catch (const api_error&) {
         std::lock_guard lock(mutex_);
         active_.erase(key);

@@ -16,8 +16,9 @@ namespace radixrt::http {
 
 class ws_connection : public std::enable_shared_from_this<ws_connection> {
   public:
-    ws_connection(std::shared_ptr<gateway> gw, std::weak_ptr<ws_channel> ch)
-        : gw_(std::move(gw)), ch_(std::move(ch)) {}
+    ws_connection(std::shared_ptr<gateway> gw, std::weak_ptr<ws_channel> ch, principal who)
+        : gw_(std::move(gw)), ch_(std::move(ch)), who_(std::move(who)),
+          quota_(std::make_shared<quota>(gw_->config().max_requests_per_connection)) {}
     void on_message(const std::string& text);
     /// A binary frame: refused (the protocol is JSON text).
     void on_binary();
@@ -30,7 +31,9 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
 
     std::shared_ptr<gateway> gw_;
     std::weak_ptr<ws_channel> ch_;
-    std::mutex mutex_; // never held while calling into a group
+    const principal who_;
+    std::shared_ptr<quota> quota_; // requests of this socket, queued or running
+    std::mutex mutex_;             // never held while calling into a group
     std::map<std::string, std::shared_ptr<request_group>> active_; // by id (as JSON text)
 };
 

@@ -6,10 +6,23 @@ namespace beast = boost::beast;
 namespace net = boost::asio;
 namespace websocket = beast::websocket;
 
-websocket_session::websocket_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw)
-    : ws_(std::move(socket)), gw_(std::move(gw)) {}
+websocket_session::websocket_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
+                                     principal who)
+    : ws_(std::move(socket)), gw_(std::move(gw)), who_(std::move(who)) {}
 
-void websocket_session::run(beast::http::request<beast::http::string_body> req) {
+websocket_session::~websocket_session() {
+    if (registry_) {
+        registry_->remove(this);
+    }
+}
+
+void websocket_session::close() {
+    net::post(ws_.get_executor(), [self = shared_from_this()] { self->fail(); });
+}
+
+void websocket_session::run(beast::http::request<beast::http::string_body> req,
+                            std::shared_ptr<session_registry> registry) {
+    registry_ = std::move(registry);
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.idle_timeout = gw_->config().idle_timeout;
     timeouts.keep_alive_pings = true;
@@ -17,7 +30,7 @@ void websocket_session::run(beast::http::request<beast::http::string_body> req) 
     ws_.read_message_max(gw_->config().max_body_bytes);
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(beast::http::field::server, "radixrt"); }));
-    conn_ = std::make_shared<ws_connection>(gw_, weak_from_this());
+    conn_ = std::make_shared<ws_connection>(gw_, weak_from_this(), who_);
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
         if (ec) {
             return self->fail();
@@ -96,7 +109,6 @@ void websocket_session::fail() {
         conn_->close(); // cancels this socket's requests
     }
     queue_.clear();
-    beast::error_code ec;
     beast::get_lowest_layer(ws_).close();
 }
 

@@ -12,16 +12,23 @@
 #include <boost/beast/websocket.hpp>
 
 #include "http/gateway.hpp"
+#include "http/session_registry.hpp"
 #include "http/websocket_protocol.hpp"
 
 namespace radixrt::http {
 
 class websocket_session : public ws_channel,
+                          public connection,
                           public std::enable_shared_from_this<websocket_session> {
   public:
-    websocket_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<gateway> gw);
-    void run(boost::beast::http::request<boost::beast::http::string_body> req);
+    websocket_session(boost::asio::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
+                      principal who);
+    ~websocket_session() override;
+    /// Accepts the upgrade; the session stays in registry until it ends.
+    void run(boost::beast::http::request<boost::beast::http::string_body> req,
+             std::shared_ptr<session_registry> registry);
     bool send(std::string text) override;
+    void close() override;
 
   private:
     void do_read();
@@ -33,6 +40,8 @@ class websocket_session : public ws_channel,
     boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
     boost::beast::flat_buffer buffer_;
     std::shared_ptr<gateway> gw_;
+    principal who_;
+    std::shared_ptr<session_registry> registry_;
     std::shared_ptr<ws_connection> conn_;
     std::deque<std::string> queue_;
     bool writing_ = false;

@@ -12,8 +12,12 @@
 #include "kernels/matmul.hpp"
 #include "kernels/parallel.hpp"
 
+#if defined(__clang__) // clang ignores GCC's target pragma; this is its spelling
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
+#endif
 
 namespace radixrt::kernels::detail {
 namespace {
@@ -59,4 +63,8 @@ void matmul_avx2(const float* x, std::size_t n, const weight_view& w, float* y) 
 
 } // namespace radixrt::kernels::detail
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif

@@ -9,8 +9,14 @@
 #include "kernels/matmul.hpp"
 #include "kernels/parallel.hpp"
 
+#if defined(__clang__) // clang ignores GCC's target pragma; this is its spelling
+#pragma clang attribute push(                                                                      \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c"))),                   \
+    apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma,f16c")
+#endif
 // GCC 12's AVX-512 intrinsics seed results with _mm512_undefined_ps(), which
 // its own flow analysis then reports as uninitialised (a header false positive).
 #pragma GCC diagnostic push
@@ -65,4 +71,8 @@ void matmul_avx512(const float* x, std::size_t n, const weight_view& w, float* y
 } // namespace radixrt::kernels::detail
 
 #pragma GCC diagnostic pop
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif

@@ -14,10 +14,10 @@
 namespace radixrt::runtime {
 
 struct seq_step {
-    std::span<const token_id> tokens;          // new tokens this step
-    std::size_t n_past = 0;                    // tokens of this sequence already in the cache
-    std::span<const block_id> block_table;     // covers n_past + tokens.size() positions
-    bool all_logits = false;                   // logits for every new token, not only the last
+    std::span<const token_id> tokens;      // new tokens this step
+    std::size_t n_past = 0;                // tokens of this sequence already in the cache
+    std::span<const block_id> block_table; // covers n_past + tokens.size() positions
+    bool all_logits = false;               // logits for every new token, not only the last
 };
 
 /// Runs forward steps; owns its scratch buffers, so one instance serves one
@@ -38,9 +38,10 @@ class forward_pass {
                std::span<const kernels::paged_seq> seqs);
 
     std::shared_ptr<const model> model_;
-    std::vector<std::size_t> pos_;           // (rows) position of each row
-    std::vector<std::vector<std::int32_t>> tables_; // (seqs, blocks) the block tables as kernels take them
-    std::vector<const std::int32_t*> table_;        // (rows) block table of each row
+    std::vector<std::size_t> pos_; // (rows) position of each row
+    std::vector<std::vector<std::int32_t>>
+        tables_;                             // (seqs, blocks) the block tables as kernels take them
+    std::vector<const std::int32_t*> table_; // (rows) block table of each row
     std::vector<float> x_, xb_, xb2_;        // (rows, dim)
     std::vector<float> q_, k_, v_,
         att_;                     // (rows, q_dim) (rows, kv_dim) (rows, kv_dim) (rows, q_dim)

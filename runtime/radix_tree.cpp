@@ -377,7 +377,28 @@ savings_estimate radix_tree::savings() const {
     return s;
 }
 
-sharing_graph radix_tree::graph(std::size_t max_nodes) const {
+radix_tree::ns_usage radix_tree::usage(const ns_filter& keep) const {
+    ns_usage u;
+    std::vector<const node*> stack;
+    for (const auto& [ns, r] : roots_) {
+        if (!keep || keep(ns)) {
+            stack.push_back(r.get());
+        }
+    }
+    while (!stack.empty()) {
+        const node* n = stack.back();
+        stack.pop_back();
+        if (n->id != 0) {
+            (n->locks > 0 ? u.protected_tokens : u.evictable_tokens) += n->tokens.size();
+        }
+        for (const auto& [k, c] : n->children) {
+            stack.push_back(c.get());
+        }
+    }
+    return u;
+}
+
+sharing_graph radix_tree::graph(std::size_t max_nodes, const ns_filter& keep) const {
     // How many live requests run through each node (cover its first block).
     std::unordered_map<const node*, std::size_t> through;
     for (const auto& [id, r] : live_) {
@@ -406,6 +427,9 @@ sharing_graph radix_tree::graph(std::size_t max_nodes) const {
     sharing_graph g;
     std::deque<const node*> queue;
     for (const auto& [ns, r] : roots_) {
+        if (keep && !keep(ns)) {
+            continue;
+        }
         for (const auto& [k, c] : r->children) {
             queue.push_back(c.get());
         }

@@ -9,6 +9,7 @@
 //   - evict() drops the tree's reference and hands the blocks back (to release);
 //   - requests using cached blocks protect them with lock()/unlock().
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -135,7 +136,14 @@ class radix_tree {
     /// Live requests grouped by a shared prefix of at least min_tokens
     /// (rounded to whole blocks); groups have two or more members.
     std::vector<prefix_group> prefix_groups(std::size_t min_tokens) const;
-    sharing_graph graph(std::size_t max_nodes) const;
+    /// Namespaces to include (empty: all).
+    using ns_filter = std::function<bool(std::string_view ns)>;
+    sharing_graph graph(std::size_t max_nodes, const ns_filter& keep = {}) const;
+    struct ns_usage {
+        std::size_t evictable_tokens = 0, protected_tokens = 0;
+    };
+    /// Cached tokens of the namespaces keep selects.
+    ns_usage usage(const ns_filter& keep) const;
     savings_estimate savings() const;
 
     struct cached_block {

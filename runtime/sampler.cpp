@@ -45,8 +45,7 @@ float log_sum_exp(std::span<const float> logits) {
     return mx + float(std::log(s));
 }
 
-std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k,
-                                        float log_z) {
+std::vector<token_logprob> top_logprobs(std::span<const float> logits, std::size_t k, float log_z) {
     // A min-heap of the best k seen so far: better = larger logit, then lower id.
     auto better = [](const token_logprob& a, const token_logprob& b) {
         return a.logprob > b.logprob || (a.logprob == b.logprob && a.token < b.token);

@@ -7,7 +7,8 @@ packages=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libtbb-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl
+  curl ccache
+  clang libclang-rt-14-dev python3
 )
 
 missing=()

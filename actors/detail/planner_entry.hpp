@@ -40,7 +40,7 @@ struct batch_planner::entry {
         : id(s.id), params(std::move(s.params)), tokens(std::move(s.prompt)),
           prompt_len(tokens.size()),
           smp(std::make_unique<runtime::sampler>(params.sampling, tokens, params.logit_processors,
-                                        params.top_logprobs)),
+                                                 params.top_logprobs)),
           stop(tok, params.stop), submitted(s.submitted) {}
 
     std::size_t remaining() const { return tokens.size() - computed; }

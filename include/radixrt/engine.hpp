@@ -71,6 +71,11 @@ class engine {
     /// with errc::overloaded, invalid_request, context_exceeded or
     /// shutting_down, and a message (and param) saying why.
     expected<request_handle> submit(request r, std::shared_ptr<stream_sink> sink);
+    /// Several requests, all or none: validated first, then queued together
+    /// if the queue has room for all of them (else errc::overloaded and
+    /// nothing is queued). The error's message says which request failed.
+    expected<std::vector<request_handle>>
+    submit_all(std::vector<request> rs, std::vector<std::shared_ptr<stream_sink>> sinks);
     /// Blocking convenience: submit and wait for the whole result. Do not
     /// call it from an engine callback.
     expected<generation> generate(request r);
@@ -83,11 +88,10 @@ class engine {
     /// The bytes one token stands for (empty for control tokens and bad ids).
     std::string token_text(std::int32_t id) const;
 
-    /// The prefix cache as it is between two steps (at most max_nodes nodes
-    /// of the sharing graph). done runs once, on the scheduler thread, or at
-    /// once on the caller's with errc::shutting_down once the engine stopped.
-    void cache_snapshot(std::size_t max_nodes,
-                        std::function<void(expected<radixrt::cache_snapshot>)> done);
+    /// The prefix cache as it is between two steps (the namespaces and graph
+    /// size of q). done runs once, on the scheduler thread, or at once on
+    /// the caller's with errc::shutting_down once the engine has stopped.
+    void cache_snapshot(cache_query q, std::function<void(expected<radixrt::cache_snapshot>)> done);
     /// Evicts every cached prefix no running request uses; done gets the
     /// number of KV blocks freed (same threading as cache_snapshot).
     void flush_cache(std::function<void(expected<std::size_t>)> done);

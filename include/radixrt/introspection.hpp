@@ -53,6 +53,12 @@ struct model_info {
     std::string chat_template;       ///< tokenizer.chat_template (Jinja), empty if none
 };
 
+/// What a cache snapshot covers.
+struct cache_query {
+    std::size_t max_nodes = 512;  ///< nodes of the sharing graph at most
+    std::string namespace_prefix; ///< only namespaces starting with it; empty: all
+};
+
 /// The radix tree as it is between two scheduler steps.
 struct cache_snapshot {
     struct node {
@@ -78,11 +84,12 @@ struct cache_snapshot {
     };
 
     bool enabled = true;
+    bool scoped = false; ///< a namespace prefix was given: counters and saved are not filled
     std::size_t block_size = 0, cached_blocks = 0, evictable_tokens = 0, protected_tokens = 0;
-    cache_counters counters;
-    savings saved;
-    std::vector<prefix_group> groups;  ///< live requests sharing a prefix
-    std::vector<node> nodes;           ///< parents before children
+    cache_counters counters;                ///< over every namespace
+    savings saved;                          ///< over every namespace
+    std::vector<prefix_group> groups;       ///< live requests sharing a prefix
+    std::vector<node> nodes;                ///< parents before children
     std::vector<std::uint64_t> convergence; ///< nodes that two or more live requests share
     bool truncated = false;                 ///< more nodes than asked for
 };

@@ -43,10 +43,10 @@ template <typename T> using expected = boost::system::result<T, error>;
 /// repetition, presence and frequency penalties, then the request's logit
 /// processors, then temperature and the top-k, top-p and min-p cut-offs.
 struct sampling_params {
-    float temperature = 1.0f; ///< 0: greedy
-    std::size_t top_k = 0;    ///< 0: off
-    float top_p = 1.0f;       ///< 1: off
-    float min_p = 0.0f;       ///< 0: off
+    float temperature = 1.0f;        ///< 0: greedy
+    std::size_t top_k = 0;           ///< 0: off
+    float top_p = 1.0f;              ///< 1: off
+    float min_p = 0.0f;              ///< 0: off
     float repetition_penalty = 1.0f; ///< over prompt and output, CTRL-style (1: off)
     float presence_penalty = 0.0f;   ///< over output, OpenAI semantics
     float frequency_penalty = 0.0f;
@@ -81,9 +81,9 @@ struct request {
     std::vector<std::string> stop = {};      ///< stop strings (never emitted)
     std::vector<std::int32_t> stop_ids = {}; ///< stop token ids (never emitted)
     bool ignore_eos = false;
-    bool logprobs = false;         ///< fill token_event::logprob
-    std::size_t top_logprobs = 0;  ///< 0..max_top_logprobs alternatives per token
-    int priority = 0;              ///< higher is admitted first and preempted last
+    bool logprobs = false;            ///< fill token_event::logprob
+    std::size_t top_logprobs = 0;     ///< 0..max_top_logprobs alternatives per token
+    int priority = 0;                 ///< higher is admitted first and preempted last
     std::string cache_namespace = {}; ///< requests in different namespaces never share KV
     std::vector<std::shared_ptr<logit_processor>> logit_processors = {}; ///< applied in order
 };

@@ -17,8 +17,6 @@ using clock_type = ra::clock_type;
 
 namespace {
 
-
-
 ra::submission greedy(std::uint64_t id, tokens prompt, std::size_t max_tokens, int priority = 0) {
     ra::submission s;
     s.id = rr::request_id(id);
@@ -36,8 +34,8 @@ struct harness {
     ra::batch_planner planner;
     paged_oracle oracle;
     clock_type::time_point now = clock_type::time_point{} + std::chrono::seconds(1);
-    std::map<std::uint64_t, tokens> out;          // tokens per request, in index order
-    std::map<std::uint64_t, int> finishes;        // finish events per request
+    std::map<std::uint64_t, tokens> out;   // tokens per request, in index order
+    std::map<std::uint64_t, int> finishes; // finish events per request
     std::map<std::uint64_t, radixrt::finish_event> fin;
 
     explicit harness(ra::planner_config c)
@@ -155,7 +153,7 @@ TEST(batch_planner, kv_exhaustion_mid_decode_preempts_the_youngest) {
     EXPECT_EQ(h.step(), 3u); // prefill: 3 blocks, 1 free
     EXPECT_EQ(h.step(), 3u); // first decode: position 3 still in the first block
     EXPECT_EQ(h.planner.counters().preemptions, 0u);
-    auto p = h.plan();       // position 4 needs a second block each: only one is free
+    auto p = h.plan(); // position 4 needs a second block each: only one is free
     EXPECT_EQ(ids_of(p), (std::vector<std::uint64_t>{1, 2}));
     EXPECT_EQ(h.planner.counters().preemptions, 1u);
     EXPECT_EQ(h.planner.waiting(), 1u); // request 3, back in the queue holding nothing

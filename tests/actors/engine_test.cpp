@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "runtime/generate.hpp"
-#include "tests/support/wait.hpp"
 #include "runtime/synthetic.hpp"
+#include "tests/support/wait.hpp"
 
 namespace rr = radixrt::runtime;
 using tokens = std::vector<std::int32_t>;
@@ -277,8 +277,8 @@ TEST(engine, random_cancellations_lose_nothing) {
     for (const auto& p : prompts) {
         // Cancelled at once, after some token, or never; some twice.
         const auto when = g() % 4;
-        sinks.push_back(std::make_shared<recorder>(
-            when == 1 ? std::optional<std::size_t>(g() % 10) : std::nullopt));
+        sinks.push_back(std::make_shared<recorder>(when == 1 ? std::optional<std::size_t>(g() % 10)
+                                                             : std::nullopt));
         auto h = eng.submit(greedy(p, 20 + g() % 20), sinks.back());
         ASSERT_TRUE(h);
         handles.push_back(*h);
@@ -572,7 +572,7 @@ TEST(engine, cache_snapshot_and_flush) {
     const auto prompt = shared_prompts(1, 24, 64)[0];
     ASSERT_TRUE(eng.generate(greedy(prompt, 4)));
     std::promise<radixrt::expected<radixrt::cache_snapshot>> snap;
-    eng.cache_snapshot(100, [&](auto s) { snap.set_value(std::move(s)); });
+    eng.cache_snapshot({100, {}}, [&](auto s) { snap.set_value(std::move(s)); });
     const auto s = snap.get_future().get();
     ASSERT_TRUE(s);
     EXPECT_EQ(s->block_size, 16u);
@@ -588,6 +588,7 @@ TEST(engine, cache_snapshot_and_flush) {
     eng.shutdown();
     // After shutdown: answered at once, with the reason.
     bool refused = false;
-    eng.cache_snapshot(1, [&](auto r) { refused = !r && r.error().code == radixrt::errc::shutting_down; });
+    eng.cache_snapshot(
+        {1, {}}, [&](auto r) { refused = !r && r.error().code == radixrt::errc::shutting_down; });
     EXPECT_TRUE(refused);
 }

@@ -17,7 +17,6 @@ using tokens = std::vector<rr::token_id>;
 
 namespace {
 
-
 // An executor whose steps finish when the test says so, on the test's own
 // io_context: the test decides what happens while a step is in flight.
 class scripted_executor : public ra::step_executor {
@@ -113,7 +112,6 @@ ra::planner_config config(std::size_t blocks) {
     return c;
 }
 
-
 } // namespace
 
 TEST(scheduler, a_cancel_during_a_step_waits_in_the_inbox) {
@@ -158,9 +156,9 @@ TEST(scheduler, the_drain_deadline_ends_queued_and_running_work) {
     ASSERT_EQ(r.done.wait_for(std::chrono::seconds(0)), std::future_status::ready);
     // After the loop, messages are answered at once.
     bool refused = false;
-    r.sched.post(ra::snapshot_msg{0, [&](radixrt::expected<radixrt::cache_snapshot> s) {
-                                      refused = !s && s.error().code ==
-                                                          radixrt::errc::shutting_down;
+    r.sched.post(ra::snapshot_msg{{0, {}}, [&](radixrt::expected<radixrt::cache_snapshot> s) {
+                                      refused =
+                                          !s && s.error().code == radixrt::errc::shutting_down;
                                   }});
     r.settle();
     EXPECT_TRUE(refused);
@@ -219,9 +217,10 @@ TEST(scheduler, random_interleavings_on_one_thread) {
                 sinks.erase(it); // the client went away
             } else if (op < 7) {
                 ++snapshots;
-                r.sched.post(ra::snapshot_msg{8, [&](radixrt::expected<radixrt::cache_snapshot> s) {
-                                                  answered += s.has_value();
-                                              }});
+                r.sched.post(
+                    ra::snapshot_msg{{8, {}}, [&](radixrt::expected<radixrt::cache_snapshot> s) {
+                                         answered += s.has_value();
+                                     }});
             } else if (op < 8) {
                 r.sched.post(ra::flush_msg{[](radixrt::expected<std::size_t>) {}});
             } else if (r.exec.in_flight() > 0) {
@@ -231,8 +230,8 @@ TEST(scheduler, random_interleavings_on_one_thread) {
             ASSERT_EQ(r.sched.planner().check_invariants(), "") << "event " << event;
         }
         r.sched.post(ra::drain_msg{ra::clock_type::time_point::max()});
-        for (int i = 0; i < 100000 && r.done.wait_for(std::chrono::seconds(0)) !=
-                                          std::future_status::ready;
+        for (int i = 0;
+             i < 100000 && r.done.wait_for(std::chrono::seconds(0)) != std::future_status::ready;
              ++i) {
             r.settle();
             if (r.exec.in_flight() > 0) {
@@ -244,8 +243,8 @@ TEST(scheduler, random_interleavings_on_one_thread) {
         for (const auto& [id, sink] : sinks) {
             ASSERT_EQ(sink->finishes, 1) << "request " << id;
             const auto want = paged_oracle::expected_output(asked[id].first, asked[id].second);
-            EXPECT_EQ(sink->ids, tokens(want.begin(), want.begin() +
-                                                          std::ptrdiff_t(sink->ids.size())));
+            EXPECT_EQ(sink->ids,
+                      tokens(want.begin(), want.begin() + std::ptrdiff_t(sink->ids.size())));
             if (sink->fin.reason != radixrt::finish_reason::cancelled) {
                 EXPECT_EQ(sink->ids, want) << "request " << id;
             }

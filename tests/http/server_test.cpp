@@ -6,61 +6,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/http/test_client.hpp"
-#include "tests/support/wait.hpp"
+#include "tests/http/live_server.hpp"
 
 namespace rh = radixrt::http;
 namespace rt = radixrt::test;
 using nlohmann::json;
-
-namespace {
-
-// A server on an ephemeral loopback port, with the built-in model.
-class live_server {
-  public:
-    explicit live_server(rh::server_config cfg = base_config()) : srv_(adjust(std::move(cfg))) {
-        srv_.start();
-        EXPECT_TRUE(rt::wait_until([&] { return srv_.api()->ready(); }));
-    }
-    static rh::server_config base_config() {
-        rh::server_config c;
-        c.engine.kv_cache_bytes = 32u << 20;
-        return c;
-    }
-    unsigned port() const { return srv_.port(); }
-    rh::server& server() { return srv_; }
-    // The prometheus value of a metric line (first match), or -1.
-    double metric(const std::string& line_prefix) {
-        const auto body = rt::request(port(), "GET", "/metrics").body;
-        const auto at = body.find("\n" + line_prefix + " ");
-        return at == std::string::npos ? -1 : std::stod(body.substr(at + line_prefix.size() + 2));
-    }
-    // Waits until no request runs and no KV block is held by one.
-    bool back_to_baseline() {
-        return rt::wait_until([&] {
-            const auto s = srv_.api()->current_engine()->stats();
-            return s.running == 0 && s.waiting == 0 &&
-                   s.kv_blocks_free + s.kv_blocks_cached == s.kv_blocks_total &&
-                   s.kv_blocks_evictable == s.kv_blocks_cached;
-        });
-    }
-
-  private:
-    static rh::server_config adjust(rh::server_config c) {
-        c.port = 0;
-        return c;
-    }
-    rh::server srv_;
-};
-
-std::string completion(const std::string& prompt, int max_tokens, bool stream,
-                       const std::string& extra = "") {
-    return R"({"prompt":)" + json(prompt).dump() + R"(,"max_tokens":)" +
-           std::to_string(max_tokens) + R"(,"temperature":0,"ignore_eos":true,"stream":)" +
-           (stream ? "true" : "false") + extra + "}";
-}
-
-} // namespace
+using rt::completion;
+using rt::live_server;
 
 TEST(server, health_models_tokenize) {
     live_server s;
@@ -399,7 +351,8 @@ TEST(server, too_many_connections_are_refused) {
     EXPECT_EQ(rt::request(s.port(), "GET", "/health").status, 503u);
     held.clear();
     // Once the server has seen the two close, connections are welcome again.
-    EXPECT_TRUE(rt::wait_until([&] { return rt::request(s.port(), "GET", "/health").status == 200; }));
+    EXPECT_TRUE(
+        rt::wait_until([&] { return rt::request(s.port(), "GET", "/health").status == 200; }));
 }
 
 TEST(server, prompt_batches_n_and_echo) {
@@ -440,7 +393,8 @@ TEST(server, engine_errors_name_each_api_s_own_field) {
         {"/generate", R"({"text":"x","sampling_params":{"max_new_tokens":3000}})",
          "context_length_exceeded", "text"},
         {"/generate", R"({"input_ids":"1 2 3"})", "invalid_value", "input_ids"},
-        {"/v1/chat/completions", R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2047})",
+        {"/v1/chat/completions",
+         R"({"messages":[{"role":"user","content":"x"}],"max_tokens":2047})",
          "context_length_exceeded", "messages"},
         {"/v1/completions", R"({"prompt":"x","logit_bias":{"4294967301":1}})", "invalid_value",
          "logit_bias"},
@@ -459,7 +413,8 @@ TEST(server, engine_errors_name_each_api_s_own_field) {
 TEST(server, cache_introspection_and_flush) {
     live_server s;
     const std::string prompt(100, 'y'); // BOS + 100 byte tokens: 6 full blocks
-    const auto cold = json::parse(rt::post(s.port(), "/v1/completions", completion(prompt, 2, false)).body);
+    const auto cold =
+        json::parse(rt::post(s.port(), "/v1/completions", completion(prompt, 2, false)).body);
     auto c = json::parse(rt::request(s.port(), "GET", "/v1/cache").body);
     // One cold request: one look-up, nothing found (no internal walks counted).
     EXPECT_EQ(c["hits"]["lookups"], 1);

@@ -1,0 +1,56 @@
+// libFuzzer: the SentencePiece tokenizer on llama.cpp's LLaMA vocabulary
+// (read in place from ../shared/testdata), encode and decode. For valid
+// UTF-8 that does not start with a space, decoding the encoding gives the
+// text back after the one leading space SentencePiece adds.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "runtime/gguf.hpp"
+#include "runtime/tokenizer.hpp"
+
+namespace {
+
+bool valid_utf8(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const std::size_t n = c < 0x80         ? 1
+                              : (c >> 5) == 6  ? 2
+                              : (c >> 4) == 14 ? 3
+                              : (c >> 3) == 30 ? 4
+                                               : 0;
+        if (n == 0 || i + n > s.size()) {
+            return false;
+        }
+        for (std::size_t k = 1; k < n; ++k) {
+            if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) {
+                return false;
+            }
+        }
+        i += n;
+    }
+    return true;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    namespace rr = radixrt::runtime;
+    static const auto tok = rr::tokenizer::from_gguf(rr::gguf_file::open(
+        std::string(RADIXRT_TESTDATA_DIR) + "/vocab/ggml-vocab-llama-spm.gguf"));
+    const std::string text(reinterpret_cast<const char*>(data), size);
+    const auto ids = tok.encode(text, true);
+    rr::stream_decoder d(tok);
+    std::string streamed;
+    for (auto id : ids) {
+        streamed += d.push(id);
+    }
+    streamed += d.flush();
+    if (valid_utf8(text) && (text.empty() || text[0] != ' ') &&
+        text.find('\0') == std::string::npos &&
+        tok.decode(ids) != (text.empty() ? text : " " + text)) {
+        std::abort(); // a round trip that loses text
+    }
+    return 0;
+}
