@@ -35,6 +35,8 @@ const engine_config& checked(const engine_config& c) {
     need(c.max_running >= 1, "max_running must be >= 1");
     need(c.max_prefill_chunk >= 1, "max_prefill_chunk must be >= 1");
     need(c.policy == "lpm" || c.policy == "fcfs", "policy must be \"lpm\" or \"fcfs\"");
+    runtime::kv_type kv;
+    need(runtime::parse_kv_type(c.kv_type, kv), "kv_type must be \"f16\" or \"f32\"");
     return c;
 }
 
@@ -60,8 +62,10 @@ engine::core::core(engine_config c)
     : cfg(checked(c)), model(load_model(cfg)), tok(runtime::tokenizer::from_gguf(model->file())),
       info(describe(*model, tok)), system_(cfg.io_threads) {
     const auto& mc = model->config();
+    runtime::kv_type kvt = runtime::kv_type::f16;
+    runtime::parse_kv_type(cfg.kv_type, kvt);
     const std::size_t kv_blocks =
-        runtime::kv_storage::blocks_for_bytes(mc, cfg.kv_cache_bytes, cfg.block_size);
+        runtime::kv_storage::blocks_for_bytes(mc, cfg.kv_cache_bytes, cfg.block_size, kvt);
     limits = {mc.vocab_size, mc.context_length, cfg.max_prompt_tokens, kv_blocks * cfg.block_size};
     // Let oneTBB run as many threads as the executors' arenas ask for.
     const std::size_t want = cfg.workers * cfg.threads_per_worker;
@@ -70,7 +74,7 @@ engine::core::core(engine_config c)
         threads_ = std::make_unique<tbb::global_control>(
             tbb::global_control::max_allowed_parallelism, want);
     }
-    kv_ = std::make_shared<runtime::kv_storage>(mc, kv_blocks, cfg.block_size);
+    kv_ = std::make_shared<runtime::kv_storage>(mc, kv_blocks, cfg.block_size, kvt);
     std::vector<actors::step_executor*> raw;
     for (std::size_t w = 0; w < cfg.workers; ++w) {
         executors_.push_back(std::make_unique<actors::forward_executor>(
@@ -92,6 +96,8 @@ engine::core::core(engine_config c)
     stats.update([&](engine_stats& s) {
         s.kv_blocks_total = kv_blocks;
         s.kv_blocks_free = kv_blocks;
+        s.kv_capacity_tokens = kv_->capacity_tokens();
+        s.kv_bytes = kv_->bytes();
     });
     loop_done_ = scheduler_->start();
 }
@@ -164,7 +170,17 @@ void engine::core::cancel(std::uint64_t id) {
 
 void engine::core::snapshot(cache_query q,
                             std::function<void(expected<radixrt::cache_snapshot>)> done) {
-    if (!post(actors::snapshot_msg{std::move(q), done})) {
+    // The pool's size and element type are the engine's, not the tree's.
+    const std::size_t capacity = kv_->capacity_tokens();
+    const std::string type(runtime::to_string(kv_->type()));
+    auto filled = [done, capacity, type](expected<radixrt::cache_snapshot> s) {
+        if (s) {
+            s->capacity_tokens = capacity;
+            s->kv_type = type;
+        }
+        done(std::move(s));
+    };
+    if (!post(actors::snapshot_msg{std::move(q), filled})) {
         done(error{errc::shutting_down, "the engine has stopped"});
     }
 }

@@ -12,7 +12,7 @@ constexpr const char* usage = R"(radixrt: a prefix-sharing LLM runtime for CPUs
 usage:
   radixrt serve [--model FILE.gguf] [--host H] [--port P] [--config FILE.json]
                    [--threads N] [--workers N] [--http-threads N] [--api-key KEY]
-                   [--api-key-file FILE] [--kv-cache-mb N] [--no-cache]
+                   [--api-key-file FILE] [--kv-cache-mb N] [--kv-type f16|f32] [--no-cache]
                    [--policy lpm|fcfs] [--chat-template NAME] [--set key.path=value]...
                    [--print-config]
   radixrt bench [--base-url URL] [--endpoint completions|chat|generate|ws] [--api-key K]
@@ -31,9 +31,11 @@ usage:
                    [--ignore-eos] [--print-ids]
   radixrt model synth --out FILE.gguf [--preset tiny|small|110m] [--dim N]
                    [--layers N] [--heads N] [--kv-heads N] [--ffn N] [--vocab N]
-                   [--context N] [--type f32|f16|bf16|q8_0] [--seed S]
-                   [--vocab-from VOCAB.gguf]
+                   [--context N] [--type TYPE] [--seed S] [--vocab-from VOCAB.gguf]
+                   (TYPE: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k
+                    q6_k q4_k_m q5_k_m)
   radixrt model info FILE.gguf
+  radixrt model quantize IN.gguf OUT.gguf q8_0|q4_0|q4_k|q5_k|q6_k|q4_k_m|q5_k_m
 
 Without --model, serve and generate use the built-in synthetic model.
 serve reads RADIXRT_API_KEY when no key is given; see configs/default.json.
@@ -48,6 +50,12 @@ int run_cli(const std::vector<std::string>& argv, std::ostream& out, std::ostrea
     }
     const std::string cmd = argv[1];
     std::vector<std::string> rest(argv.begin() + 2, argv.end());
+    for (const auto& a : rest) {
+        if (a == "--help" || a == "-h") {
+            out << usage;
+            return 0;
+        }
+    }
     try {
         if (cmd == "generate") {
             return run_generate(std::move(rest), out, err);

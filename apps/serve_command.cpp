@@ -47,6 +47,7 @@ http::server_config serve_config(args& a) {
     set("api-key", "server.api_key", true);
     set("chat-template", "model.chat_template", true);
     set("policy", "engine.policy", true);
+    set("kv-type", "engine.kv_type", true);
     if (auto mb = a.value("kv-cache-mb")) {
         http::apply_setting(c, "engine.kv_cache_bytes=" + std::to_string(std::stoull(*mb) << 20));
     }
@@ -82,9 +83,12 @@ int run_serve(std::vector<std::string> argv, std::ostream& out, std::ostream& er
     }
     http::server srv(cfg);
     try {
-        srv.start([&err](bool ok, const std::string& msg) {
+        srv.start([&err, &srv, &cfg](bool ok, const std::string& msg) {
             if (ok) {
-                err << "radixrt: model ready\n" << std::flush;
+                const auto st = srv.api()->current_engine()->stats();
+                err << "radixrt: model ready; KV cache " << (st.kv_bytes >> 20) << " MiB ("
+                    << cfg.engine.kv_type << ") holds " << st.kv_capacity_tokens << " tokens\n"
+                    << std::flush;
             } else {
                 err << "radixrt: cannot load the model: " << msg << "\n" << std::flush;
             }

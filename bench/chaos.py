@@ -325,8 +325,8 @@ def sigterm_during_streams(binary, quick):
     threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
     for t in threads:
         t.start()
-    deadline = time.time() + 30
-    while time.time() < deadline and srv.metrics().get("radixrt_requests_running", 0) == 0:
+    deadline = time.time() + 60  # every stream running, so SIGTERM finds them all mid-flight
+    while time.time() < deadline and srv.metrics().get("radixrt_requests_running", 0) < n:
         time.sleep(0.02)
     rss = srv.rss_kb()
     code = srv.stop()

@@ -1,6 +1,7 @@
 // Kernel throughput as a fraction of this machine's limits, measured in the
 // same run: decode GEMV against DRAM read bandwidth, prefill GEMM against FMA
-// peak. Run: build/bench/kernels_bench (add --benchmark_filter=... to pick).
+// peak (the float types) or int8 multiply-add peak (the quantized types). Run:
+// build/bench/kernels_bench (add --benchmark_filter=... to pick).
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -48,6 +49,7 @@ void BM_limits(benchmark::State& state) {
     state.counters["read_GB/s"] = rb::read_bandwidth() / 1e9;
     state.counters["fma_GFLOP/s"] = rb::fma_peak() / 1e9;
     state.counters["fma512_GFLOP/s"] = rb::fma_peak_avx512() / 1e9;
+    state.counters["int8_GMAC/s"] = rb::int8_peak() / 1e9;
 }
 BENCHMARK(BM_limits)->Iterations(1)->Unit(benchmark::kMillisecond);
 
@@ -84,13 +86,19 @@ void BM_matmul(benchmark::State& state) {
     state.counters["GFLOP/s"] = flops / seconds / 1e9;
     state.counters["of_bw"] = bytes / seconds / rb::read_bandwidth();
     // against the peak of the vector width the kernels use
-    const double peak =
-        rk::active_isa() == rk::isa::avx512 ? rb::fma_peak_avx512() : rb::fma_peak();
-    state.counters["of_fma"] = flops / seconds / peak;
+    if (rk::is_quantized(t)) { // integer dot products: against the int8 peak
+        state.counters["of_int8"] = flops / 2 / seconds / rb::int8_peak();
+    } else {
+        const double peak =
+            rk::active_isa() == rk::isa::avx512 ? rb::fma_peak_avx512() : rb::fma_peak();
+        state.counters["of_fma"] = flops / seconds / peak;
+    }
 }
 
 void matmul_args(benchmark::internal::Benchmark* b) {
-    for (int t : {0, 1, 2, 3}) {
+    for (auto dt : {rk::dtype::f32, rk::dtype::f16, rk::dtype::bf16, rk::dtype::q8_0,
+                    rk::dtype::q4_0, rk::dtype::q4_k, rk::dtype::q6_k}) {
+        const int t = int(dt);
         for (auto [rows, cols] : {std::pair{768, 768}, {2048, 768}, {32000, 768}}) {
             for (int n : {1, 64}) {
                 b->Args({t, rows, cols, n});

@@ -70,6 +70,26 @@ __attribute__((target("avx512f"))) float fma_chains_512(std::size_t iters) {
     return out[0];
 }
 
+// Independent chains of the int8 dot step the quantized kernels use:
+// 32 u8 x s8 products (maddubs), pair sums to int32 (madd), accumulate.
+__attribute__((target("avx2"))) float int8_chains(std::size_t iters) {
+    __m256i acc[8];
+    for (int i = 0; i < 8; ++i) {
+        acc[i] = _mm256_set1_epi32(i);
+    }
+    const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2), one = _mm256_set1_epi16(1);
+    for (std::size_t k = 0; k < iters; ++k) {
+        for (int i = 0; i < 8; ++i) {
+            acc[i] = _mm256_add_epi32(acc[i], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), one));
+        }
+    }
+    __m256i s = acc[0];
+    for (int i = 1; i < 8; ++i) {
+        s = _mm256_add_epi32(s, acc[i]);
+    }
+    return float(_mm256_extract_epi32(s, 0));
+}
+
 std::atomic<float> sink{0.0f};
 
 template <typename Fn> double fma_rate(Fn chains, int lanes) {
@@ -106,6 +126,25 @@ double read_bandwidth() {
             });
             const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
             best = std::max(best, double(n * 4) / s);
+        }
+        return best;
+    }();
+    return value;
+}
+
+double int8_peak() {
+    static const double value = [] {
+        const std::size_t iters = 20'000'000, tasks = 64;
+        double best = 0;
+        for (int rep = 0; rep < 3; ++rep) {
+            const auto t0 = clock_type::now();
+            kernels::parallel_for(0, tasks, 1, [&](std::size_t b, std::size_t e) {
+                for (std::size_t t = b; t < e; ++t) {
+                    sink.store(int8_chains(iters / tasks), std::memory_order_relaxed);
+                }
+            });
+            const double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+            best = std::max(best, double(iters / tasks * tasks) * 8 * 32 / s);
         }
         return best;
     }();

@@ -120,6 +120,8 @@ const std::map<std::string, field>& fields() {
         {"engine.workers", engine_integer(&engine_config::workers, 1, 64)},
         {"engine.threads_per_worker", engine_integer(&engine_config::threads_per_worker, 1, 1024)},
         {"engine.io_threads", engine_integer(&engine_config::io_threads, 1, 64)},
+        {"engine.kv_type",
+         text([](server_config& c) -> std::string& { return c.engine.kv_type; }, {"f16", "f32"})},
         {"engine.kv_cache_bytes",
          engine_integer(&engine_config::kv_cache_bytes, 1u << 16, std::uint64_t(1) << 40)},
         {"engine.block_size", engine_integer(&engine_config::block_size, 1, 1024)},

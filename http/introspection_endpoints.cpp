@@ -40,6 +40,8 @@ json cache_json(const cache_snapshot& s) {
     return {
         {"scope", s.scoped ? "tenant" : "all"},
         {"enabled", s.enabled},
+        {"capacity_tokens", s.capacity_tokens},
+        {"kv_type", s.kv_type},
         {"block_size", s.block_size},
         {"cached_blocks", s.cached_blocks},
         {"evictable_tokens", s.evictable_tokens},

@@ -7,12 +7,14 @@
 
 namespace radixrt::kernels {
 
-/// One arena block holds (block_size, n_kv_heads, head_dim) floats of K (and
-/// the same of V); block b starts at element b * block_elems().
+/// One arena block holds (block_size, n_kv_heads, head_dim) elements of K
+/// (and the same of V), F32 or IEEE half; block b starts at element
+/// b * block_elems().
 struct kv_layout {
     std::size_t block_size = 16;
     std::size_t n_kv_heads = 0;
     std::size_t head_dim = 0;
+    bool f16 = false; // elements are IEEE half (llama.cpp's default KV type)
 
     std::size_t token_elems() const { return n_kv_heads * head_dim; }
     std::size_t block_elems() const { return block_size * token_elems(); }
@@ -35,8 +37,9 @@ struct paged_seq {
 /// out (rows, n_heads, head_dim) = causal softmax(q k^T * scale) v per head;
 /// query head h reads KV head h / (n_heads / n_kv_heads) (GQA). Serves
 /// prefill (n_new > 1, optionally after a cached prefix) and batched decode.
+/// The arenas hold F32 or F16 elements as layout.f16 says.
 void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
-                     const float* k_arena, const float* v_arena, const kv_layout& layout,
+                     const void* k_arena, const void* v_arena, const kv_layout& layout,
                      std::size_t n_heads, float scale);
 
 } // namespace radixrt::kernels

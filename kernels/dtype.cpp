@@ -1,26 +1,56 @@
 #include "kernels/dtype.hpp"
 
+#include "kernels/quantize.hpp"
+
 #include <algorithm>
 #include <cmath>
 
 namespace radixrt::kernels {
 
+namespace {
+
+struct type_entry {
+    dtype type;
+    std::string_view name;
+    std::uint32_t ggml; // ggml_type
+};
+
+constexpr type_entry type_table[] = {
+    {dtype::f32, "f32", 0},    {dtype::f16, "f16", 1},    {dtype::bf16, "bf16", 30},
+    {dtype::q4_0, "q4_0", 2},  {dtype::q4_1, "q4_1", 3},  {dtype::q5_0, "q5_0", 6},
+    {dtype::q5_1, "q5_1", 7},  {dtype::q8_0, "q8_0", 8},  {dtype::q2_k, "q2_k", 10},
+    {dtype::q3_k, "q3_k", 11}, {dtype::q4_k, "q4_k", 12}, {dtype::q5_k, "q5_k", 13},
+    {dtype::q6_k, "q6_k", 14},
+};
+
+} // namespace
+
 std::string_view dtype_name(dtype t) {
-    switch (t) {
-    case dtype::f32:
-        return "f32";
-    case dtype::f16:
-        return "f16";
-    case dtype::bf16:
-        return "bf16";
-    case dtype::q8_0:
-        return "q8_0";
+    for (const auto& e : type_table) {
+        if (e.type == t) {
+            return e.name;
+        }
     }
     return "?";
 }
 
-bool row_size_ok(dtype t, std::size_t n) {
-    return t != dtype::q8_0 || n % q8_0_block == 0;
+std::uint32_t ggml_type_of(dtype t) {
+    for (const auto& e : type_table) {
+        if (e.type == t) {
+            return e.ggml;
+        }
+    }
+    return 0;
+}
+
+bool dtype_from_ggml(std::uint32_t ggml_type, dtype& out) {
+    for (const auto& e : type_table) {
+        if (e.ggml == ggml_type) {
+            out = e.type;
+            return true;
+        }
+    }
+    return false;
 }
 
 float f16_to_f32(std::uint16_t h) {
@@ -102,16 +132,9 @@ void dequantize_row(dtype t, const void* row, std::size_t n, float* out) {
         }
         return;
     }
-    case dtype::q8_0: {
-        auto* b = static_cast<const block_q8_0*>(row);
-        for (std::size_t j = 0; j < n / q8_0_block; ++j) {
-            const float d = f16_to_f32(b[j].d);
-            for (std::size_t i = 0; i < q8_0_block; ++i) {
-                out[j * q8_0_block + i] = d * float(b[j].qs[i]);
-            }
-        }
+    default:
+        dequantize_blocks(t, row, n, out);
         return;
-    }
     }
 }
 
@@ -134,23 +157,9 @@ void quantize_row(dtype t, const float* in, std::size_t n, void* row) {
         }
         return;
     }
-    case dtype::q8_0: {
-        auto* b = static_cast<block_q8_0*>(row);
-        for (std::size_t j = 0; j < n / q8_0_block; ++j) {
-            const float* x = in + j * q8_0_block;
-            float amax = 0.0f;
-            for (std::size_t i = 0; i < q8_0_block; ++i) {
-                amax = std::max(amax, std::fabs(x[i]));
-            }
-            const float d = amax / 127.0f;
-            const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            b[j].d = f32_to_f16(d);
-            for (std::size_t i = 0; i < q8_0_block; ++i) {
-                b[j].qs[i] = std::int8_t(std::lround(x[i] * id));
-            }
-        }
+    default:
+        quantize_blocks(t, in, n, row);
         return;
-    }
     }
 }
 

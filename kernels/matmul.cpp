@@ -5,10 +5,15 @@
 
 #include "kernels/cpu.hpp"
 #include "kernels/parallel.hpp"
+#include "kernels/qdot.hpp"
 
 namespace radixrt::kernels {
 
 void matmul(const float* x, std::size_t n, const weight_view& w, float* y) {
+    if (is_quantized(w.type)) {
+        detail::matmul_quantized(x, n, w, y, active_isa());
+        return;
+    }
     switch (active_isa()) {
     case isa::avx512:
         detail::matmul_avx512(x, n, w, y);
@@ -20,6 +25,20 @@ void matmul(const float* x, std::size_t n, const weight_view& w, float* y) {
         break;
     }
     detail::matmul_portable(x, n, w, y);
+}
+
+void matmul_many(const float* x, std::size_t n, std::span<const matmul_job> jobs) {
+    bool all_quantized = !jobs.empty();
+    for (const auto& j : jobs) {
+        all_quantized = all_quantized && is_quantized(j.w->type) && j.w->cols == jobs[0].w->cols;
+    }
+    if (all_quantized) {
+        detail::matmul_quantized_many(x, n, jobs, active_isa());
+        return;
+    }
+    for (const auto& j : jobs) {
+        matmul(x, n, *j.w, j.y);
+    }
 }
 
 namespace detail {
@@ -43,6 +62,92 @@ void matmul_portable(const float* x, std::size_t n, const weight_view& w, float*
             }
         }
     });
+}
+
+// Quantized weights: every input row is quantized once to the activation
+// blocks of the weight type, then each output is one integer dot product
+// of a weight row with an input row. Tiles of 16 weight rows stay in L1
+// while the input rows stream past them. An output depends only on its
+// weight row and its input row, so results are batch invariant. Several
+// weights sharing the input run in one parallel loop (fewer wake-ups of the
+// worker threads, which dominate a decode step of a small model).
+void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul_job> jobs,
+                           isa level) {
+    const std::size_t k = jobs[0].w->cols;
+    constexpr int kinds = 3;
+    // The calling thread's scratch, one region per activation kind used;
+    // workers reach it through these pointers (a thread_local named inside
+    // the lambda would be each worker's own).
+    thread_local std::vector<unsigned char> scratch;
+    std::size_t offset[kinds] = {}, bytes[kinds] = {}, total = 0;
+    dtype of_kind[kinds] = {};
+    for (const auto& j : jobs) {
+        const int a = activation_kind(j.w->type);
+        if (bytes[a] == 0) {
+            bytes[a] = activation_row_bytes(j.w->type, k);
+            of_kind[a] = j.w->type;
+            offset[a] = total;
+            total += n * bytes[a];
+        }
+    }
+    scratch.resize(total);
+    unsigned char* const base = scratch.data();
+    for (int a = 0; a < kinds; ++a) {
+        if (bytes[a] == 0) {
+            continue;
+        }
+        parallel_for(
+            0, n, std::max<std::size_t>(1, (1u << 16) / k), [&](std::size_t b, std::size_t e) {
+                for (std::size_t r = b; r < e; ++r) {
+                    quantize_activations(of_kind[a], x + r * k, k, base + offset[a] + r * bytes[a]);
+                }
+            });
+    }
+    constexpr std::size_t tile = 16;
+    std::vector<std::size_t> first_tile; // per job, its first index in the joint tile range
+    std::size_t tiles = 0, rows = 0;
+    for (const auto& j : jobs) {
+        first_tile.push_back(tiles);
+        tiles += (j.w->rows + tile - 1) / tile;
+        rows += j.w->rows;
+    }
+    // ~256k multiply-adds per task, and at least 8 tasks when there is work for them.
+    const std::size_t grain =
+        std::max<std::size_t>(1, std::min(tiles / 8, (1u << 18) / (tile * k * n)));
+    parallel_for(0, tiles, grain, [&](std::size_t b, std::size_t e) {
+        std::size_t jb = std::size_t(std::upper_bound(first_tile.begin(), first_tile.end(), b) -
+                                     first_tile.begin()) -
+                         1;
+        for (std::size_t t = b; t < e; ++t) {
+            while (jb + 1 < jobs.size() && t >= first_tile[jb + 1]) {
+                ++jb;
+            }
+            const weight_view& w = *jobs[jb].w;
+            const int a = activation_kind(w.type);
+            const unsigned char* act = base + offset[a];
+            const qdot_fn dot = qdot_kernel(w.type, level);
+            const std::size_t stride = row_bytes(w.type, k);
+            const auto* wdata = static_cast<const unsigned char*>(w.data);
+            const std::size_t o0 = (t - first_tile[jb]) * tile, o1 = std::min(w.rows, o0 + tile);
+            // Up to four input rows per weight row: the weight is unpacked once for them.
+            float out[qdot_max_rows];
+            for (std::size_t r = 0; r < n; r += qdot_max_rows) {
+                const std::size_t m = std::min(qdot_max_rows, n - r);
+                for (std::size_t o = o0; o < o1; ++o) {
+                    dot(wdata + o * stride, act + r * bytes[a], bytes[a], m, k, out);
+                    for (std::size_t i = 0; i < m; ++i) {
+                        jobs[jb].y[(r + i) * w.rows + o] = out[i];
+                    }
+                }
+            }
+        }
+    });
+    (void)rows;
+}
+
+void matmul_quantized(const float* x, std::size_t n, const weight_view& w, float* y, isa level) {
+    const matmul_job job{&w, y};
+    matmul_quantized_many(x, n, {&job, 1}, level);
 }
 
 } // namespace detail

@@ -1,6 +1,8 @@
 #pragma once
 #include <cstddef>
+#include <span>
 
+#include "kernels/cpu.hpp"
 #include "kernels/dtype.hpp"
 
 namespace radixrt::kernels {
@@ -18,15 +20,31 @@ struct weight_view {
     }
 };
 
-/// y (n, W.rows) = x (n, W.cols) @ W^T. n = 1..3 takes the GEMV path (weights
-/// streamed once, converted on the fly); larger n the tiled GEMM path.
-/// Parallel over output features.
+/// y (n, W.rows) = x (n, W.cols) @ W^T. Float weights: n = 1..3 takes the
+/// GEMV path (weights streamed once, converted on the fly), larger n the
+/// tiled GEMM path. Quantized weights: the inputs are quantized per row and
+/// multiplied in integers (kernels/qdot.hpp), as llama.cpp does. Parallel
+/// over output features; batch invariant either way.
 void matmul(const float* x, std::size_t n, const weight_view& w, float* y);
+
+/// One weight of a matmul_many: y (n, w.rows) = x @ w^T.
+struct matmul_job {
+    const weight_view* w;
+    float* y;
+};
+
+/// Several weights applied to the same input (Q, K and V; gate and up): for
+/// quantized weights one parallel loop over all of them, the input quantized
+/// once per activation type; each result equals matmul's.
+void matmul_many(const float* x, std::size_t n, std::span<const matmul_job> jobs);
 
 namespace detail {
 void matmul_portable(const float* x, std::size_t n, const weight_view& w, float* y);
 void matmul_avx2(const float* x, std::size_t n, const weight_view& w, float* y);
 void matmul_avx512(const float* x, std::size_t n, const weight_view& w, float* y);
+void matmul_quantized(const float* x, std::size_t n, const weight_view& w, float* y, isa level);
+void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul_job> jobs,
+                           isa level);
 } // namespace detail
 
 } // namespace radixrt::kernels

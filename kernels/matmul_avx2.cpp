@@ -33,7 +33,6 @@ struct avx2_ops {
     static vec add(vec a, vec b) { return _mm256_add_ps(a, b); }
     static vec mul(vec a, vec b) { return _mm256_mul_ps(a, b); }
     static vec set1(float f) { return _mm256_set1_ps(f); }
-    static float half(std::uint16_t h) { return _cvtsh_ss(h); }
     static void hsum4(vec a, vec b, vec c, vec d, float* out) {
         // lane j of h holds ((x0+x1)+(x2+x3)) or ((x4+x5)+(x6+x7)) of one input
         const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
@@ -46,10 +45,6 @@ struct avx2_ops {
         const __m256i w =
             _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
         return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
-    }
-    static vec q8(const std::int8_t* q) {
-        return _mm256_cvtepi32_ps(
-            _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(q))));
     }
 };
 

@@ -37,7 +37,6 @@ struct avx512_ops {
     static vec add(vec a, vec b) { return _mm512_add_ps(a, b); }
     static vec mul(vec a, vec b) { return _mm512_mul_ps(a, b); }
     static vec set1(float f) { return _mm512_set1_ps(f); }
-    static float half(std::uint16_t h) { return _cvtsh_ss(h); }
     static __m256 fold(vec v) { // 16 lanes to 8: v[i] + v[i + 8]
         return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
     }
@@ -53,10 +52,6 @@ struct avx512_ops {
         const __m512i w =
             _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
         return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
-    }
-    static vec q8(const std::int8_t* q) {
-        return _mm512_cvtepi32_ps(
-            _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q))));
     }
 };
 

@@ -33,11 +33,10 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
     const rk::kv_layout& lay = kv.layout();
 
     rmsnorm_rows(x_.data(), w.attn_norm, rows, dim, c.rms_eps, xb_.data());
-    rk::matmul(xb_.data(), rows, w.wq, q_.data());
-    rk::matmul(xb_.data(), rows, w.wk, k_.data());
-    rk::matmul(xb_.data(), rows, w.wv, v_.data());
-    float* karena = kv.k(l);
-    float* varena = kv.v(l);
+    const rk::matmul_job qkv[] = {{&w.wq, q_.data()}, {&w.wk, k_.data()}, {&w.wv, v_.data()}};
+    rk::matmul_many(xb_.data(), rows, qkv);
+    void* karena = kv.k(l);
+    void* varena = kv.v(l);
     rk::parallel_for(0, rows, 32, [&](std::size_t b, std::size_t e) {
         for (std::size_t r = b; r < e; ++r) {
             rk::rope(q_.data() + r * qd, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base,
@@ -45,8 +44,8 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
             rk::rope(k_.data() + r * kvd, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r],
                      c.rope_base, c.rope);
             const std::size_t off = lay.offset(table_[r], pos_[r]);
-            std::copy_n(k_.data() + r * kvd, kvd, karena + off);
-            std::copy_n(v_.data() + r * kvd, kvd, varena + off);
+            kv.store(karena, off, k_.data() + r * kvd);
+            kv.store(varena, off, v_.data() + r * kvd);
         }
     });
     rk::paged_attention(q_.data(), att_.data(), seqs, karena, varena, lay, c.n_heads,
@@ -55,8 +54,8 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
     rk::add_inplace(x_.data(), xb2_.data(), rows * dim);
 
     rmsnorm_rows(x_.data(), w.ffn_norm, rows, dim, c.rms_eps, xb_.data());
-    rk::matmul(xb_.data(), rows, w.w_gate, hb_.data());
-    rk::matmul(xb_.data(), rows, w.w_up, hb2_.data());
+    const rk::matmul_job gate_up[] = {{&w.w_gate, hb_.data()}, {&w.w_up, hb2_.data()}};
+    rk::matmul_many(xb_.data(), rows, gate_up);
     rk::parallel_for(0, rows, 16, [&](std::size_t b, std::size_t e) {
         rk::silu_mul(hb_.data() + b * c.ffn_dim, hb2_.data() + b * c.ffn_dim, (e - b) * c.ffn_dim);
     });

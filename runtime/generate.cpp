@@ -17,7 +17,7 @@ generate_result generate(forward_pass& fwd, const tokenizer& tok, std::span<cons
     }
     const std::size_t total = std::min(c.context_length, prompt.size() + opt.max_tokens);
     const std::size_t block = 16;
-    kv_storage kv(c, (total + block - 1) / block, block);
+    kv_storage kv(c, (total + block - 1) / block, block, opt.kv);
     std::vector<block_id> table(kv.n_blocks());
     for (std::size_t b = 0; b < table.size(); ++b) {
         table[b] = block_id(std::int32_t(b));

@@ -17,6 +17,7 @@ struct generate_options {
     std::size_t max_tokens = 128;
     bool ignore_eos = false;
     std::size_t prefill_chunk = 512; // prompt tokens per forward step
+    kv_type kv = kv_type::f16;       // KV cache elements (llama.cpp's default is F16)
     sampling_params sampling;
 };
 

@@ -182,32 +182,15 @@ const ggml_type_traits* find_ggml_type(std::uint32_t id) {
 }
 
 std::uint32_t ggml_type_id(kernels::dtype t) {
-    switch (t) {
-    case kernels::dtype::f32:
-        return 0;
-    case kernels::dtype::f16:
-        return 1;
-    case kernels::dtype::q8_0:
-        return 8;
-    case kernels::dtype::bf16:
-        return 30;
-    }
-    return 0;
+    return kernels::ggml_type_of(t);
 }
 
 std::optional<kernels::dtype> to_dtype(std::uint32_t ggml_type) {
-    switch (ggml_type) {
-    case 0:
-        return kernels::dtype::f32;
-    case 1:
-        return kernels::dtype::f16;
-    case 8:
-        return kernels::dtype::q8_0;
-    case 30:
-        return kernels::dtype::bf16;
-    default:
+    kernels::dtype t;
+    if (!kernels::dtype_from_ggml(ggml_type, t)) {
         return std::nullopt;
     }
+    return t;
 }
 
 std::uint64_t gguf_tensor::elements() const {
@@ -282,6 +265,7 @@ void gguf_file::parse() {
         std::string key = c.read_string("metadata key");
         const gguf_type t = read_type(c, key);
         gguf_value v = read_value(c, t, key);
+        types_[key] = t;
         if (!kv_.emplace(key, std::move(v)).second) {
             throw gguf_error("duplicate metadata key '" + key + "'");
         }
@@ -429,6 +413,45 @@ void put_string(std::vector<char>& out, const std::string& s) {
     put_bytes(out, s.data(), s.size());
 }
 
+// A scalar written as exactly `type` (a value copied from another file keeps its type).
+bool put_as(std::vector<char>& out, const gguf_value& v, gguf_type type) {
+    const auto* u = std::get_if<std::uint64_t>(&v);
+    const auto* i = std::get_if<std::int64_t>(&v);
+    const auto* d = std::get_if<double>(&v);
+    const auto whole = [&]() -> std::int64_t { return u ? std::int64_t(*u) : i ? *i : 0; };
+    if ((u == nullptr && i == nullptr && d == nullptr)) {
+        return false;
+    }
+    put(out, type);
+    switch (type) {
+    case gguf_type::u8:
+    case gguf_type::i8:
+        put<std::uint8_t>(out, std::uint8_t(whole()));
+        return true;
+    case gguf_type::u16:
+    case gguf_type::i16:
+        put<std::uint16_t>(out, std::uint16_t(whole()));
+        return true;
+    case gguf_type::u32:
+    case gguf_type::i32:
+        put<std::uint32_t>(out, std::uint32_t(whole()));
+        return true;
+    case gguf_type::u64:
+    case gguf_type::i64:
+        put<std::uint64_t>(out, std::uint64_t(whole()));
+        return true;
+    case gguf_type::f32:
+        put<float>(out, d ? float(*d) : float(whole()));
+        return true;
+    case gguf_type::f64:
+        put<double>(out, d ? *d : double(whole()));
+        return true;
+    default:
+        out.resize(out.size() - sizeof(type));
+        return false;
+    }
+}
+
 void put_value(std::vector<char>& out, const gguf_value& v) {
     if (const auto* u = std::get_if<std::uint64_t>(&v)) {
         // Small unsigned values are written as u32, as llama.cpp's writer does for counts.
@@ -489,6 +512,12 @@ void put_value(std::vector<char>& out, const gguf_value& v) {
 
 void gguf_writer::add(std::string key, gguf_value value) {
     kv_.emplace_back(std::move(key), std::move(value));
+    types_.push_back(std::nullopt);
+}
+
+void gguf_writer::add(std::string key, gguf_value value, gguf_type scalar_type) {
+    kv_.emplace_back(std::move(key), std::move(value));
+    types_.push_back(scalar_type);
 }
 
 void gguf_writer::add_tensor(std::string name, std::vector<std::uint64_t> dims,
@@ -503,9 +532,12 @@ std::vector<char> gguf_writer::bytes() const {
     put<std::uint32_t>(out, 3);
     put<std::uint64_t>(out, tensors_.size());
     put<std::uint64_t>(out, kv_.size());
-    for (const auto& [k, v] : kv_) {
+    for (std::size_t i = 0; i < kv_.size(); ++i) {
+        const auto& [k, v] = kv_[i];
         put_string(out, k);
-        put_value(out, v);
+        if (!types_[i] || !put_as(out, v, *types_[i])) {
+            put_value(out, v);
+        }
     }
     std::uint64_t offset = 0;
     for (const auto& t : tensors_) {

@@ -86,6 +86,11 @@ class gguf_file {
     const std::vector<gguf_tensor>& tensors() const { return tensors_; }
 
     const gguf_value* find(std::string_view key) const;
+    /// The type a key was stored with (gguf_type::array for arrays).
+    gguf_type type_of(const std::string& key) const {
+        auto it = types_.find(key);
+        return it == types_.end() ? gguf_type::string : it->second;
+    }
     const gguf_tensor* tensor(std::string_view name) const;
     /// Typed look-ups; throw gguf_error naming the key on a type mismatch.
     std::optional<std::string> get_string(std::string_view key) const;
@@ -102,6 +107,7 @@ class gguf_file {
     std::uint32_t version_ = 0;
     std::uint32_t alignment_ = 32;
     std::map<std::string, gguf_value> kv_;
+    std::map<std::string, gguf_type> types_;
     std::vector<gguf_tensor> tensors_;
     std::unordered_map<std::string, std::size_t> tensor_index_;
 };
@@ -111,6 +117,8 @@ class gguf_file {
 class gguf_writer {
   public:
     void add(std::string key, gguf_value value);
+    /// A number written as exactly scalar_type (to copy a key from another file as it was).
+    void add(std::string key, gguf_value value, gguf_type scalar_type);
     void add_tensor(std::string name, std::vector<std::uint64_t> dims, std::uint32_t ggml_type,
                     std::vector<char> data);
     std::vector<char> bytes() const;
@@ -124,6 +132,7 @@ class gguf_writer {
         std::vector<char> data;
     };
     std::vector<std::pair<std::string, gguf_value>> kv_;
+    std::vector<std::optional<gguf_type>> types_; // per key: forced scalar type
     std::vector<tensor_entry> tensors_;
 };
 

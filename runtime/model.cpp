@@ -1,12 +1,21 @@
 #include "runtime/model.hpp"
 
+#include <cctype>
 #include <cmath>
 
 namespace radixrt::runtime {
 namespace {
 
 std::string supported_types() {
-    return "F32, F16, BF16, Q8_0";
+    std::string out;
+    for (auto t : kernels::all_dtypes) {
+        std::string n(kernels::dtype_name(t));
+        for (auto& c : n) {
+            c = char(std::toupper(static_cast<unsigned char>(c)));
+        }
+        out += (out.empty() ? "" : ", ") + n;
+    }
+    return out;
 }
 
 std::size_t require_uint(const gguf_file& f, const std::string& key) {
@@ -36,6 +45,11 @@ kernels::weight_view matrix(const gguf_file& f, const std::string& name, std::si
         throw gguf_error("tensor '" + name + "' has type " + find_ggml_type(t->ggml_type)->name +
                          ", which radixrt does not compute (supported: " + supported_types() + ")");
     }
+    if (!kernels::row_size_ok(*type, cols)) {
+        throw gguf_error("tensor '" + name + "' has rows of " + std::to_string(cols) +
+                         " elements, not whole " + std::string(kernels::dtype_name(*type)) +
+                         " blocks of " + std::to_string(kernels::block_elems(*type)));
+    }
     return {*type, t->data, rows, cols};
 }
 
@@ -45,7 +59,7 @@ std::vector<float> vector_f32(const gguf_file& f, const std::string& name, std::
         throw gguf_error("tensor '" + name + "' is missing");
     }
     auto type = to_dtype(t->ggml_type);
-    if (t->elements() != n || t->dims[0] != n || !type) {
+    if (t->elements() != n || t->dims[0] != n || !type || !kernels::row_size_ok(*type, n)) {
         throw gguf_error("tensor '" + name + "' should be " + std::to_string(n) +
                          " F32/F16/BF16 values");
     }

@@ -124,8 +124,10 @@ gguf_writer synth_gguf(const synth_spec& s) {
             "impossible model shape: dim must be a multiple of heads, heads of kv-heads, "
             "head dim even, every size > 0");
     }
-    if (s.type == kernels::dtype::q8_0 && (s.dim % 32 != 0 || s.ffn_dim % 32 != 0)) {
-        throw std::invalid_argument("q8_0 needs dim and ffn to be multiples of 32");
+    if (!kernels::row_size_ok(s.type, s.dim) || !kernels::row_size_ok(s.type, s.ffn_dim)) {
+        throw std::invalid_argument(std::string(kernels::dtype_name(s.type)) +
+                                    " needs dim and ffn to be multiples of " +
+                                    std::to_string(kernels::block_elems(s.type)));
     }
     gguf_writer w;
     w.add("general.architecture", std::string("llama"));

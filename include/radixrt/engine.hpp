@@ -31,6 +31,7 @@ struct engine_config {
     std::size_t threads_per_worker = 2;      ///< oneTBB threads in each executor's arena
     std::size_t io_threads = 1;              ///< threads running the actors (no compute)
     std::size_t kv_cache_bytes = 256u << 20; ///< KV pool size
+    std::string kv_type = "f16";             ///< KV elements: "f16" (as llama.cpp) or "f32"
     std::size_t block_size = 16;             ///< tokens per KV block
     bool cache_enabled = true;               ///< the radix prefix cache
     std::size_t max_batch_tokens = 2048;     ///< tokens computed per step

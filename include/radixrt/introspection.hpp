@@ -30,6 +30,8 @@ struct engine_stats {
     std::size_t waiting = 0, running = 0;
     std::size_t kv_blocks_total = 0, kv_blocks_free = 0, kv_blocks_cached = 0,
                 kv_blocks_evictable = 0;
+    std::size_t kv_capacity_tokens = 0; ///< tokens the whole KV pool holds
+    std::size_t kv_bytes = 0;           ///< its size
     std::uint64_t requests_finished = 0, requests_cancelled = 0, requests_failed = 0,
                   requests_rejected = 0;
     std::uint64_t prompt_tokens = 0, cached_prompt_tokens = 0, computed_prompt_tokens = 0,
@@ -84,6 +86,8 @@ struct cache_snapshot {
     };
 
     bool enabled = true;
+    std::size_t capacity_tokens = 0; ///< tokens the whole KV pool holds
+    std::string kv_type;             ///< "f16" or "f32"
     bool scoped = false; ///< a namespace prefix was given: counters and saved are not filled
     std::size_t block_size = 0, cached_blocks = 0, evictable_tokens = 0, protected_tokens = 0;
     cache_counters counters;                ///< over every namespace

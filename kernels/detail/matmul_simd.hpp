@@ -6,21 +6,19 @@
 // S provides: vec, width W, max_rows (input rows per micro tile), zero(),
 // loadu(), storeu(), fmadd(a, b, c) = a * b + c, add(), mul(), set1(),
 // hsum4(a, b, c, d, out) (the lane sums of four vectors, each by a fixed tree
-// that does not depend on the other three), half() (one F16 to float), and
-// f16(), bf16(), q8() converting W elements to F32.
+// that does not depend on the other three), and
+// f16(), bf16() converting W elements to F32.
 
-// W weights of a row from element i (a multiple of W), as F32. Q8_0 scales
-// as d * q here and in dequant_tile alike, so both paths see equal values.
+// W weights of a row from element i (a multiple of W), as F32 (the float
+// types only: quantized weights take the integer path, kernels/qdot.hpp).
 template <class S, dtype T> inline typename S::vec load_w(const void* row, std::size_t i) {
     if constexpr (T == dtype::f32) {
         return S::loadu(static_cast<const float*>(row) + i);
     } else if constexpr (T == dtype::f16) {
         return S::f16(static_cast<const std::uint16_t*>(row) + i);
-    } else if constexpr (T == dtype::bf16) {
-        return S::bf16(static_cast<const std::uint16_t*>(row) + i);
     } else {
-        const auto& b = static_cast<const block_q8_0*>(row)[i / q8_0_block];
-        return S::mul(S::set1(S::half(b.d)), S::q8(b.qs + i % q8_0_block));
+        static_assert(T == dtype::bf16);
+        return S::bf16(static_cast<const std::uint16_t*>(row) + i);
     }
 }
 
@@ -204,7 +202,7 @@ template <class S> void matmul_simd(const float* x, std::size_t n, const weight_
         return matmul_typed<S, dtype::f16>(x, n, w, y);
     case dtype::bf16:
         return matmul_typed<S, dtype::bf16>(x, n, w, y);
-    case dtype::q8_0:
-        return matmul_typed<S, dtype::q8_0>(x, n, w, y);
+    default: // the quantized types take matmul_quantized
+        return;
     }
 }

@@ -215,9 +215,9 @@ TEST_P(equivalence, concurrent_requests_match_the_bare_model) {
     }
 }
 
-// KV bytes per block of the built-in model: 4 layers x 2 (K,V) x 4 kv heads x 32 dims x 4 bytes x
-// 16 tokens.
-constexpr std::size_t block_bytes = 4 * 2 * 4 * 32 * 4 * 16;
+// KV bytes per block of the built-in model with the default F16 KV cache:
+// 4 layers x 2 (K,V) x 4 kv heads x 32 dims x 2 bytes x 16 tokens.
+constexpr std::size_t block_bytes = 4 * 2 * 4 * 32 * 2 * 16;
 
 INSTANTIATE_TEST_SUITE_P(engine, equivalence,
                          ::testing::Values(engine_case{"default", 1, 512, 64u << 20, true},
@@ -591,4 +591,67 @@ TEST(engine, cache_snapshot_and_flush) {
     eng.cache_snapshot(
         {1, {}}, [&](auto r) { refused = !r && r.error().code == radixrt::errc::shutting_down; });
     EXPECT_TRUE(refused);
+}
+
+// Quantized models (llama.cpp's own files): batched == alone, cache on == off.
+TEST(engine, quantized_models_are_batch_invariant_and_cache_exact) {
+    for (const char* name : {"small-q4_k_m", "small-q4_0", "small-q6_k"}) {
+        const std::string path = std::string(RADIXRT_TESTDATA_DIR) + "/models/" + name + ".gguf";
+        auto model = rr::model::load(path);
+        auto tok = rr::tokenizer::from_gguf(model->file());
+        const auto prompts = shared_prompts(6, 31, 48);
+        std::vector<tokens> want;
+        for (const auto& p : prompts) {
+            rr::forward_pass fwd(model);
+            rr::generate_options opt;
+            opt.max_tokens = 12;
+            opt.ignore_eos = true;
+            opt.sampling.temperature = 0.0f;
+            want.push_back(rr::generate(fwd, tok, p, opt).tokens);
+        }
+        for (bool cache : {true, false}) {
+            radixrt::engine_config cfg;
+            cfg.model_path = path;
+            cfg.cache_enabled = cache;
+            radixrt::engine eng(cfg);
+            std::vector<radixrt::request> reqs;
+            for (const auto& p : prompts) {
+                reqs.push_back(greedy(p, 12));
+            }
+            const auto got = run_all(eng, reqs);
+            for (std::size_t i = 0; i < prompts.size(); ++i) {
+                EXPECT_EQ(got.outputs[i], want[i])
+                    << name << " cache " << cache << " request " << i;
+            }
+        }
+    }
+}
+
+// An F32 KV cache: the engine still equals the bare model run the same way.
+TEST(engine, f32_kv_cache_matches_the_bare_model) {
+    radixrt::engine_config cfg;
+    cfg.kv_type = "f32";
+    radixrt::engine eng(cfg);
+    static auto model = rr::builtin_model();
+    static auto tok = rr::tokenizer::from_gguf(model->file());
+    const auto prompts = shared_prompts(4, 33);
+    std::vector<radixrt::request> reqs;
+    for (const auto& p : prompts) {
+        reqs.push_back(greedy(p, 10));
+    }
+    const auto got = run_all(eng, reqs);
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+        rr::forward_pass fwd(model);
+        rr::generate_options opt;
+        opt.max_tokens = 10;
+        opt.ignore_eos = true;
+        opt.sampling.temperature = 0.0f;
+        opt.kv = rr::kv_type::f32;
+        EXPECT_EQ(got.outputs[i], rr::generate(fwd, tok, prompts[i], opt).tokens);
+    }
+    EXPECT_EQ(got.stats.kv_capacity_tokens * 2 * 4 * 4 * 32 * 4,
+              got.stats.kv_bytes); // F32: 4 bytes
+    radixrt::engine_config bad;
+    bad.kv_type = "q8";
+    EXPECT_THROW(radixrt::engine{bad}, std::runtime_error);
 }

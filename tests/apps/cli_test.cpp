@@ -122,3 +122,42 @@ TEST(cli, bad_input_gives_clear_errors) {
     }
     std::filesystem::remove(corrupt);
 }
+
+TEST(cli, quantize_then_info_then_generate) {
+    const auto out = temp_path("q4km.gguf");
+    auto r = cli({"model", "quantize", models + "small-f16.gguf", out, "q4_k_m"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("100%"), std::string::npos); // the progress bar reached the end
+    r = cli({"model", "info", out});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("Q4_K"), std::string::npos);
+    EXPECT_NE(r.out.find("Q6_K"), std::string::npos);
+    r = cli({"generate", "--model", out, "--prompt", "Once upon a time", "--max-tokens", "4",
+             "--temperature", "0", "--print-ids"});
+    EXPECT_EQ(r.code, 0) << r.err;
+    // synth straight to a mix, as `model quantize` would make it
+    const auto synth = temp_path("synth-q5km.gguf");
+    r = cli({"model", "synth", "--preset", "tiny", "--dim", "256", "--ffn", "512", "--type",
+             "q5_k_m", "--out", synth});
+    ASSERT_EQ(r.code, 0) << r.err;
+    r = cli({"model", "info", synth});
+    EXPECT_NE(r.out.find("Q5_K"), std::string::npos);
+    // clear errors
+    r = cli({"model", "quantize", models + "small-f16.gguf", out, "q3_xs"});
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("q4_k_m"), std::string::npos); // lists what is possible
+    r = cli({"model", "quantize", "/nonexistent.gguf", out, "q8_0"});
+    EXPECT_NE(r.code, 0);
+    std::filesystem::remove(out);
+    std::filesystem::remove(synth);
+}
+
+TEST(cli, help_anywhere_prints_usage_and_succeeds) {
+    for (auto args : std::vector<std::vector<std::string>>{
+             {"--help"}, {"serve", "--help"}, {"model", "quantize", "-h"}, {"generate", "-h"}}) {
+        const auto r = cli(args);
+        EXPECT_EQ(r.code, 0) << args[0];
+        EXPECT_NE(r.out.find("radixrt model quantize"), std::string::npos) << args[0];
+        EXPECT_TRUE(r.err.empty()) << r.err;
+    }
+}

@@ -416,6 +416,10 @@ TEST(server, cache_introspection_and_flush) {
     const auto cold =
         json::parse(rt::post(s.port(), "/v1/completions", completion(prompt, 2, false)).body);
     auto c = json::parse(rt::request(s.port(), "GET", "/v1/cache").body);
+    // The pool's capacity: 32 MiB of F16 KV for the built-in model (4 layers x
+    // K,V x 4 kv heads x 32 dims x 2 bytes = 2 KiB a token).
+    EXPECT_EQ(c["kv_type"], "f16");
+    EXPECT_EQ(c["capacity_tokens"], (32u << 20) / 2048);
     // One cold request: one look-up, nothing found (no internal walks counted).
     EXPECT_EQ(c["hits"]["lookups"], 1);
     EXPECT_EQ(c["hits"]["matched_tokens"], 0);

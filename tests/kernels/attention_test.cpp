@@ -9,7 +9,9 @@
 #include <gtest/gtest.h>
 
 #include "kernels/cpu.hpp"
+#include "kernels/dtype.hpp"
 #include "kernels/reference.hpp"
+#include "kernels/vec.hpp"
 #include "tests/kernels/isa_levels.hpp"
 
 namespace rk = radixrt::kernels;
@@ -25,11 +27,15 @@ struct seq_data {
 // Builds sequences with random contents, scatters their K/V into shuffled
 // arena blocks, runs one batched paged call, and compares every sequence with
 // contiguous reference attention.
+// With f16, the arena holds IEEE half K/V and the reference sees the same
+// rounded values (the query and the softmax weights are rounded to half as
+// llama.cpp's F16 matmuls do, hence the looser tolerance).
 void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size_t heads,
-              std::size_t kv_heads, std::size_t hd, std::size_t block_size, unsigned seed) {
+              std::size_t kv_heads, std::size_t hd, std::size_t block_size, unsigned seed,
+              bool f16 = false) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> nd;
-    rk::kv_layout layout{block_size, kv_heads, hd};
+    rk::kv_layout layout{block_size, kv_heads, hd, f16};
     std::size_t total_blocks = 0;
     for (auto [past, add] : shapes) {
         total_blocks += (past + add + block_size - 1) / block_size;
@@ -50,6 +56,9 @@ void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size
         for (auto* vec : {&s.q, &s.k, &s.v}) {
             for (auto& x : *vec) {
                 x = nd(rng);
+                if (f16 && vec != &s.q) {
+                    x = rk::f16_to_f32(rk::f32_to_f16(x));
+                }
             }
         }
         for (std::size_t b = 0; b < (ctx + block_size - 1) / block_size; ++b) {
@@ -72,19 +81,26 @@ void run_case(std::vector<std::pair<std::size_t, std::size_t>> shapes, std::size
         seqs.push_back({s.table.data(), s.n_past, s.n_new, row});
         row += s.n_new;
     }
+    std::vector<std::uint16_t> karena_h(karena.size()), varena_h(varena.size());
+    for (std::size_t i = 0; i < karena.size(); ++i) {
+        karena_h[i] = rk::f32_to_f16(karena[i]);
+        varena_h[i] = rk::f32_to_f16(varena[i]);
+    }
+    const void* ka = f16 ? static_cast<const void*>(karena_h.data()) : karena.data();
+    const void* va = f16 ? static_cast<const void*>(varena_h.data()) : varena.data();
     const float scale = 1.0f / std::sqrt(float(hd));
+    const float tol = f16 ? 2e-3f : 1e-4f;
     rk::test::isa_guard guard;
     for (auto level : rk::test::supported_levels()) {
         rk::set_isa(level);
-        rk::paged_attention(q.data(), out.data(), seqs, karena.data(), varena.data(), layout, heads,
-                            scale);
+        rk::paged_attention(q.data(), out.data(), seqs, ka, va, layout, heads, scale);
         row = 0;
         for (auto& s : data) {
             std::vector<float> want(s.q.size());
             rk::reference::attention(s.q.data(), s.k.data(), s.v.data(), s.n_new, s.n_past, heads,
                                      kv_heads, hd, scale, want.data());
             for (std::size_t i = 0; i < want.size(); ++i) {
-                ASSERT_NEAR(out[row * heads * hd + i], want[i], 1e-4)
+                ASSERT_NEAR(out[row * heads * hd + i], want[i], tol)
                     << "heads=" << heads << " kv=" << kv_heads << " past=" << s.n_past
                     << " new=" << s.n_new;
             }
@@ -111,5 +127,50 @@ TEST(paged_attention, batched_decode_and_mixed_batches) {
 TEST(paged_attention, odd_block_sizes) {
     for (std::size_t bs : {1u, 3u, 7u, 32u}) {
         run_case({{10, 6}, {0, 2}}, 6, 3, 5, bs, unsigned(bs));
+    }
+}
+
+TEST(paged_attention, f16_cache_matches_the_rounded_reference) {
+    run_case({{0, 37}}, 8, 2, 16, 16, 1, true);
+    run_case({{21, 19}, {5, 1}, {64, 1}}, 8, 4, 64, 16, 2, true); // head_dim 64: full vectors
+    for (std::size_t bs : {1u, 7u, 32u}) {
+        run_case({{10, 6}, {0, 2}}, 6, 3, 13, bs, unsigned(bs) + 3, true);
+    }
+}
+
+// The row-batched F16 primitives promise the same bits as the loop of
+// single-row calls they replace, on every ISA and odd lengths.
+TEST(vec_ops, row_batched_half_ops_equal_the_single_row_loop) {
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd;
+    rk::test::isa_guard guard;
+    for (auto level : rk::test::supported_levels()) {
+        rk::set_isa(level);
+        const auto& ops = rk::active_vec_ops();
+        for (std::size_t n : {1u, 7u, 8u, 31u, 64u, 65u, 128u, 133u}) {
+            for (std::size_t count : {1u, 3u, 16u}) {
+                const std::size_t stride = n + 5;
+                std::vector<std::uint16_t> x(stride * count);
+                for (auto& e : x) {
+                    e = rk::f32_to_f16(nd(rng));
+                }
+                std::vector<float> a(n), p(count);
+                for (auto& e : a) {
+                    e = nd(rng);
+                }
+                for (auto& e : p) {
+                    e = nd(rng);
+                }
+                std::vector<float> got(count), y_rows(n, 0.5f), y_loop(n, 0.5f);
+                ops.dot_rows_h(a.data(), x.data(), stride, count, n, got.data());
+                ops.axpy_rows_h(p.data(), x.data(), stride, count, n, y_rows.data());
+                for (std::size_t j = 0; j < count; ++j) {
+                    EXPECT_EQ(got[j], ops.dot_h(a.data(), x.data() + j * stride, n))
+                        << "n=" << n << " row " << j;
+                    ops.axpy_h(p[j], x.data() + j * stride, y_loop.data(), n);
+                }
+                EXPECT_EQ(y_rows, y_loop) << "n=" << n << " count=" << count;
+            }
+        }
     }
 }

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "kernels/quant_blocks.hpp"
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif

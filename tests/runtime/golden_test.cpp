@@ -1,19 +1,27 @@
 // The models in shared/testdata reproduce what llama.cpp generated from them:
-// prompt ids exactly, completion ids token for token up to the first position
-// whose recorded top-2 log-probability gap is below 0.01 (there llama.cpp's
-// F16/Q8 activation rounding may legitimately pick the other token).
+// prompt ids exactly, and the completion token for token up to the first
+// near-tie. The history is llama.cpp's own tokens (teacher forcing), so
+// every position is judged on the same context. A near-tie is a position
+// where either runtime's top two log-probabilities are close: llama.cpp's
+// recorded gap below 0.01 (where its list lines up with the tokens), or
+// ours below 0.1 (F16 versus F32 KV alone moves a gap by up to ~0.08 on the
+// 800-token prompt); there the two may legitimately pick differently.
 #include <fstream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/generate.hpp"
+#include "runtime/forward.hpp"
+#include "runtime/sampler.hpp"
+#include "runtime/tokenizer.hpp"
 
 namespace rr = radixrt::runtime;
 
 namespace {
 
-void check_model(const std::string& name) {
+constexpr double our_tie = 0.1, their_tie = 0.01;
+
+void check_model(const std::string& name, rr::kv_type kv_type = rr::kv_type::f16) {
     const std::string dir = std::string(RADIXRT_TESTDATA_DIR) + "/models/";
     std::ifstream f(dir + name + ".golden.json");
     ASSERT_TRUE(f) << "missing golden file for " << name;
@@ -25,24 +33,43 @@ void check_model(const std::string& name) {
     for (const auto& c : golden["cases"]) {
         const auto prompt = tok.encode(c["prompt"].get<std::string>(), true);
         EXPECT_EQ(prompt, c["prompt_ids"].get<std::vector<rr::token_id>>()) << c["prompt"];
-        rr::generate_options opt;
-        opt.max_tokens = golden["max_tokens"].get<std::size_t>();
-        opt.sampling.temperature = 0.0f;
-        opt.ignore_eos = true;
-        const auto got =
-            rr::generate(fwd, tok, c["prompt_ids"].get<std::vector<rr::token_id>>(), opt).tokens;
         const auto want = c["completion_ids"].get<std::vector<rr::token_id>>();
         const auto gaps = c["top2_logprob_gap"].get<std::vector<double>>();
-        ASSERT_EQ(got.size(), want.size());
+        // llama.cpp reports one gap per piece of text; with byte tokens that
+        // form one character that is fewer than the tokens, and the list no
+        // longer lines up: then only our own gaps are used.
+        const bool aligned = gaps.size() == want.size();
+        const std::size_t total = prompt.size() + want.size();
+        rr::kv_storage kv(m->config(), (total + 15) / 16, 16, kv_type);
+        std::vector<rr::block_id> table;
+        for (std::size_t b = 0; b < kv.n_blocks(); ++b) {
+            table.push_back(rr::block_id(std::int32_t(b)));
+        }
+        std::span<const float> logits;
+        for (std::size_t done = 0; done < prompt.size(); done += 512) {
+            const auto part =
+                std::span(prompt).subspan(done, std::min<std::size_t>(512, prompt.size() - done));
+            const rr::seq_step s{part, done, table, false};
+            logits = fwd.run({&s, 1}, kv);
+        }
         for (std::size_t i = 0; i < want.size(); ++i) {
-            if (gaps[i] < 0.01) {
-                break; // from here on llama.cpp's rounding may differ
+            const auto top = rr::top_logprobs(logits, 2, rr::log_sum_exp(logits));
+            const double ours = top[0].logprob - top[1].logprob;
+            if (ours < our_tie || (aligned && gaps[i] < their_tie)) {
+                break; // a near-tie: from here on the two may differ
             }
-            ASSERT_EQ(got[i], want[i]) << name << " '" << c["prompt"] << "' position " << i;
+            ASSERT_EQ(top[0].token, want[i])
+                << name << " '" << c["prompt"].get<std::string>().substr(0, 40) << "' position "
+                << i << " (our gap " << ours << ")";
             ++compared;
+            const rr::token_id next = want[i];
+            const rr::seq_step s{std::span(&next, 1), prompt.size() + i, table, false};
+            logits = fwd.run({&s, 1}, kv);
         }
     }
-    EXPECT_GT(compared, 32); // the comparison really covered generated tokens
+    // The comparison really covered generated tokens (random models have
+    // many near-ties; every model here keeps more than 24 before them).
+    EXPECT_GT(compared, 24) << name;
 }
 
 } // namespace
@@ -52,4 +79,28 @@ TEST(golden, tiny_spm_f16_matches_llama_cpp) {
 }
 TEST(golden, tiny_spm_q8_0_matches_llama_cpp) {
     check_model("tiny-spm-q8_0");
+}
+TEST(golden, f32_kv_matches_too) {
+    check_model("tiny-spm-f16", rr::kv_type::f32);
+    check_model("small-q4_k_m", rr::kv_type::f32);
+}
+// llama.cpp's own quantizations of one F16 model (llama-quantize), and the
+// F16 original: every type reproduces llama.cpp's greedy tokens.
+TEST(golden, small_f16_matches_llama_cpp) {
+    check_model("small-f16");
+}
+TEST(golden, small_q8_0_matches_llama_cpp) {
+    check_model("small-q8_0");
+}
+TEST(golden, small_q4_0_matches_llama_cpp) {
+    check_model("small-q4_0");
+}
+TEST(golden, small_q4_k_m_matches_llama_cpp) {
+    check_model("small-q4_k_m");
+}
+TEST(golden, small_q5_k_m_matches_llama_cpp) {
+    check_model("small-q5_k_m");
+}
+TEST(golden, small_q6_k_matches_llama_cpp) {
+    check_model("small-q6_k");
 }
