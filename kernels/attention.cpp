@@ -31,10 +31,12 @@ void axpy(const vec_ops& ops, float a, const float* x, float* y, std::size_t n) 
 template <class E>
 void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
                   std::size_t kv_head, const E* k_arena, const E* v_arena, const kv_layout& l,
-                  std::size_t n_heads, float scale, const vec_ops& ops,
+                  std::size_t n_heads, const attention_options& opt, const vec_ops& ops,
                   std::vector<float>& scores) {
     const std::size_t hd = l.head_dim;
     const std::size_t n_ctx = s.n_past + t + 1;
+    // A sliding window of w keys: the query at position p sees p - w + 1 .. p.
+    const std::size_t first = opt.window != 0 && n_ctx > opt.window ? n_ctx - opt.window : 0;
     const std::size_t group = n_heads / l.n_kv_heads;
     scores.resize(n_ctx);
     const std::size_t row = s.q_row + t;
@@ -46,6 +48,10 @@ void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
     if constexpr (half) {
         qround.resize(hd);
     }
+    const float cap_inv = opt.softcap > 0.0f ? 1.0f / opt.softcap : 0.0f;
+    // Positions block by block: the arena offset of each block once, no
+    // division per position.
+    const std::size_t bs = l.block_size, te = l.token_elems(), be = l.block_elems();
     for (std::size_t h = kv_head * group; h < (kv_head + 1) * group; ++h) {
         const float* qh = q + (row * n_heads + h) * hd;
         if constexpr (half) {
@@ -56,44 +62,47 @@ void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
         }
         const std::size_t kvh = h / group;
         float mx = -INFINITY;
-        // Positions block by block: the arena offset of each block once, no
-        // division per position.
-        const std::size_t bs = l.block_size, te = l.token_elems(), be = l.block_elems();
-        for (std::size_t j0 = 0; j0 < n_ctx; j0 += bs) {
-            const E* kb = k_arena + std::size_t(s.block_table[j0 / bs]) * be + kvh * hd;
-            const std::size_t j1 = std::min(n_ctx, j0 + bs);
+        for (std::size_t j0 = first - first % bs; j0 < n_ctx; j0 += bs) {
+            const std::size_t lo = std::max(j0, first), hi = std::min(n_ctx, j0 + bs);
+            const E* kb =
+                k_arena + std::size_t(s.block_table[j0 / bs]) * be + kvh * hd + (lo - j0) * te;
             if constexpr (half) {
-                ops.dot_rows_h(qh, kb, te, j1 - j0, hd, scores.data() + j0);
-                for (std::size_t j = j0; j < j1; ++j) {
-                    scores[j] *= scale;
-                    mx = std::max(mx, scores[j]);
-                }
+                ops.dot_rows_h(qh, kb, te, hi - lo, hd, scores.data() + lo);
             } else {
-                for (std::size_t j = j0; j < j1; ++j) {
-                    scores[j] = dot(ops, qh, kb + (j - j0) * te, hd) * scale;
-                    mx = std::max(mx, scores[j]);
+                for (std::size_t j = lo; j < hi; ++j) {
+                    scores[j] = dot(ops, qh, kb + (j - lo) * te, hd);
                 }
+            }
+            for (std::size_t j = lo; j < hi; ++j) {
+                // llama.cpp caps the raw scores, then scales them in softmax
+                float v = scores[j];
+                if (cap_inv != 0.0f) {
+                    v = std::tanh(v * cap_inv) * opt.softcap;
+                }
+                scores[j] = v * opt.scale;
+                mx = std::max(mx, scores[j]);
             }
         }
         float sum = 0.0f;
-        for (std::size_t j = 0; j < n_ctx; ++j) {
+        for (std::size_t j = first; j < n_ctx; ++j) {
             scores[j] = std::exp(scores[j] - mx);
             sum += scores[j];
         }
         float* oh = out + (row * n_heads + h) * hd;
         std::fill(oh, oh + hd, 0.0f);
         const float inv = 1.0f / sum;
-        for (std::size_t j0 = 0; j0 < n_ctx; j0 += bs) {
-            const E* vb = v_arena + std::size_t(s.block_table[j0 / bs]) * be + kvh * hd;
-            const std::size_t j1 = std::min(n_ctx, j0 + bs);
+        for (std::size_t j0 = first - first % bs; j0 < n_ctx; j0 += bs) {
+            const std::size_t lo = std::max(j0, first), hi = std::min(n_ctx, j0 + bs);
+            const E* vb =
+                v_arena + std::size_t(s.block_table[j0 / bs]) * be + kvh * hd + (lo - j0) * te;
             if constexpr (half) {
-                for (std::size_t j = j0; j < j1; ++j) {
+                for (std::size_t j = lo; j < hi; ++j) {
                     scores[j] = f16_to_f32(f32_to_f16(scores[j] * inv));
                 }
-                ops.axpy_rows_h(scores.data() + j0, vb, te, j1 - j0, hd, oh);
+                ops.axpy_rows_h(scores.data() + lo, vb, te, hi - lo, hd, oh);
             } else {
-                for (std::size_t j = j0; j < j1; ++j) {
-                    axpy(ops, scores[j] * inv, vb + (j - j0) * te, oh, hd);
+                for (std::size_t j = lo; j < hi; ++j) {
+                    axpy(ops, scores[j] * inv, vb + (j - lo) * te, oh, hd);
                 }
             }
         }
@@ -105,6 +114,12 @@ void attend_token(const float* q, float* out, const paged_seq& s, std::size_t t,
 void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
                      const void* k_arena, const void* v_arena, const kv_layout& layout,
                      std::size_t n_heads, float scale) {
+    paged_attention(q, out, seqs, k_arena, v_arena, layout, n_heads, attention_options{scale});
+}
+
+void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
+                     const void* k_arena, const void* v_arena, const kv_layout& layout,
+                     std::size_t n_heads, const attention_options& opt) {
     std::vector<work_item> items;
     std::size_t work = 0; // ~ key reads, to size the grain
     for (std::size_t s = 0; s < seqs.size(); ++s) {
@@ -132,12 +147,12 @@ void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs
             if (layout.f16) {
                 attend_token(q, out, s, items[i].token, items[i].kv_head,
                              static_cast<const std::uint16_t*>(k_arena),
-                             static_cast<const std::uint16_t*>(v_arena), layout, n_heads, scale,
-                             ops, scores);
+                             static_cast<const std::uint16_t*>(v_arena), layout, n_heads, opt, ops,
+                             scores);
             } else {
                 attend_token(q, out, s, items[i].token, items[i].kv_head,
                              static_cast<const float*>(k_arena), static_cast<const float*>(v_arena),
-                             layout, n_heads, scale, ops, scores);
+                             layout, n_heads, opt, ops, scores);
             }
         }
     });

@@ -42,4 +42,16 @@ void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs
                      const void* k_arena, const void* v_arena, const kv_layout& layout,
                      std::size_t n_heads, float scale);
 
+struct attention_options {
+    float scale = 1.0f;     // applied to each score (after the soft cap)
+    float softcap = 0.0f;   // > 0: score = softcap * tanh(q.k / softcap) (Gemma 2)
+    std::size_t window = 0; // > 0: a query at position p sees keys p - window + 1 .. p
+};
+
+/// The same with a soft cap and a sliding window. Windowed sequences still
+/// address every key through their block table, so prefix sharing is exact.
+void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
+                     const void* k_arena, const void* v_arena, const kv_layout& layout,
+                     std::size_t n_heads, const attention_options& opt);
+
 } // namespace radixrt::kernels

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "kernels/dtype.hpp"
+
 namespace radixrt::kernels {
 
 void rmsnorm(const float* x, const float* w, std::size_t n, float eps, float* out) {
@@ -16,7 +18,8 @@ void rmsnorm(const float* x, const float* w, std::size_t n, float eps, float* ou
 }
 
 void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
-          std::size_t pos, float base, rope_style style) {
+          std::size_t pos, float base, rope_style style, float freq_scale,
+          const float* freq_factors) {
     // The angle advances by a constant factor per pair, as ggml computes it,
     // so that float rounding matches llama.cpp.
     const float theta_scale = std::pow(base, -2.0f / float(rope_dim));
@@ -24,8 +27,13 @@ void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_
         float* v = x + h * head_dim;
         float theta = float(pos);
         for (std::size_t i = 0; i < rope_dim / 2; ++i) {
-            const float c = std::cos(theta);
-            const float s = std::sin(theta);
+            float t = theta;
+            if (freq_factors != nullptr) {
+                t /= freq_factors[i];
+            }
+            t *= freq_scale;
+            const float c = std::cos(t);
+            const float s = std::sin(t);
             const std::size_t a = style == rope_style::normal ? 2 * i : i;
             const std::size_t b = style == rope_style::normal ? 2 * i + 1 : i + rope_dim / 2;
             const float x0 = v[a];
@@ -41,6 +49,32 @@ void silu_mul(float* gate, const float* up, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
         const float g = gate[i];
         gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+}
+
+void gelu_mul(float* gate, const float* up, std::size_t n) {
+    constexpr float sqrt_2_over_pi = 0.79788456080286535587989211986876f;
+    constexpr float coef_a = 0.044715f;
+    for (std::size_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        float y;
+        if (g <= -10.0f) {
+            y = 0.0f;
+        } else if (g >= 10.0f) {
+            y = g;
+        } else {
+            const float x = f16_to_f32(f32_to_f16(g));
+            y = f16_to_f32(f32_to_f16(
+                0.5f * x * (1.0f + std::tanh(sqrt_2_over_pi * x * (1.0f + coef_a * x * x)))));
+        }
+        gate[i] = y * up[i];
+    }
+}
+
+void softcap(float* x, std::size_t n, float cap) {
+    const float inv = 1.0f / cap;
+    for (std::size_t i = 0; i < n; ++i) {
+        x[i] = std::tanh(x[i] * inv) * cap;
     }
 }
 

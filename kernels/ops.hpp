@@ -12,12 +12,23 @@ void rmsnorm(const float* x, const float* w, std::size_t n, float eps, float* ou
 enum class rope_style { normal, neox };
 
 /// Rotates the first rope_dim dims of each head of one token in place:
-/// x (n_heads, head_dim); angle_i = pos * base^(-2i/rope_dim).
+/// x (n_heads, head_dim); angle_i = freq_scale * pos * base^(-2i/rope_dim)
+/// / freq_factors[i] (freq_scale < 1: linear context scaling; freq_factors,
+/// rope_dim / 2 values or null: Llama 3.1's per-frequency factors).
 void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
-          std::size_t pos, float base, rope_style style);
+          std::size_t pos, float base, rope_style style, float freq_scale = 1.0f,
+          const float* freq_factors = nullptr);
 
 /// gate (n) = silu(gate) * up, silu(g) = g / (1 + e^-g)
 void silu_mul(float* gate, const float* up, std::size_t n);
+
+/// gate (n) = gelu(gate) * up with GELU's tanh approximation, as ggml's CPU
+/// backend computes it: the input and GELU's value rounded to IEEE half (its
+/// lookup table), 0 below -10 and the identity above 10.
+void gelu_mul(float* gate, const float* up, std::size_t n);
+
+/// x (n) = cap * tanh(x / cap) (Gemma 2's logit soft-capping)
+void softcap(float* x, std::size_t n, float cap);
 
 /// x (n) = exp(x - max) / sum exp(x - max), in place
 void softmax(float* x, std::size_t n);

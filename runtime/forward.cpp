@@ -37,29 +37,59 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
     rk::matmul_many(xb_.data(), rows, qkv);
     void* karena = kv.k(l);
     void* varena = kv.v(l);
+    const float* freqs = c.rope_freqs.empty() ? nullptr : c.rope_freqs.data();
     rk::parallel_for(0, rows, 32, [&](std::size_t b, std::size_t e) {
         for (std::size_t r = b; r < e; ++r) {
-            rk::rope(q_.data() + r * qd, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base,
-                     c.rope);
-            rk::rope(k_.data() + r * kvd, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r],
-                     c.rope_base, c.rope);
+            float* qr = q_.data() + r * qd;
+            float* kr = k_.data() + r * kvd;
+            float* vr = v_.data() + r * kvd;
+            if (c.qkv_bias) {
+                rk::add_inplace(qr, w.bq.data(), qd);
+                rk::add_inplace(kr, w.bk.data(), kvd);
+                rk::add_inplace(vr, w.bv.data(), kvd);
+            }
+            rk::rope(qr, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope,
+                     c.rope_freq_scale, freqs);
+            rk::rope(kr, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope,
+                     c.rope_freq_scale, freqs);
+            if (c.q_scale > 0.0f) {
+                for (std::size_t i = 0; i < qd; ++i) {
+                    qr[i] *= c.q_scale;
+                }
+            }
             const std::size_t off = lay.offset(table_[r], pos_[r]);
-            kv.store(karena, off, k_.data() + r * kvd);
-            kv.store(varena, off, v_.data() + r * kvd);
+            kv.store(karena, off, kr);
+            kv.store(varena, off, vr);
         }
     });
-    rk::paged_attention(q_.data(), att_.data(), seqs, karena, varena, lay, c.n_heads,
-                        1.0f / std::sqrt(float(c.head_dim)));
+    rk::attention_options opt;
+    opt.scale = c.q_scale > 0.0f ? 1.0f : 1.0f / std::sqrt(float(c.head_dim));
+    opt.softcap = c.attn_softcap;
+    opt.window = c.window(l);
+    rk::paged_attention(q_.data(), att_.data(), seqs, karena, varena, lay, c.n_heads, opt);
     rk::matmul(att_.data(), rows, w.wo, xb2_.data());
+    if (c.post_norms) {
+        rmsnorm_rows(xb2_.data(), w.post_attn_norm, rows, dim, c.rms_eps, xb2_.data());
+    }
     rk::add_inplace(x_.data(), xb2_.data(), rows * dim);
 
     rmsnorm_rows(x_.data(), w.ffn_norm, rows, dim, c.rms_eps, xb_.data());
     const rk::matmul_job gate_up[] = {{&w.w_gate, hb_.data()}, {&w.w_up, hb2_.data()}};
     rk::matmul_many(xb_.data(), rows, gate_up);
+    const bool gelu = c.act == ffn_activation::gelu_tanh;
     rk::parallel_for(0, rows, 16, [&](std::size_t b, std::size_t e) {
-        rk::silu_mul(hb_.data() + b * c.ffn_dim, hb2_.data() + b * c.ffn_dim, (e - b) * c.ffn_dim);
+        float* g = hb_.data() + b * c.ffn_dim;
+        const float* u = hb2_.data() + b * c.ffn_dim;
+        if (gelu) {
+            rk::gelu_mul(g, u, (e - b) * c.ffn_dim);
+        } else {
+            rk::silu_mul(g, u, (e - b) * c.ffn_dim);
+        }
     });
     rk::matmul(hb_.data(), rows, w.w_down, xb2_.data());
+    if (c.post_norms) {
+        rmsnorm_rows(xb2_.data(), w.post_ffn_norm, rows, dim, c.rms_eps, xb2_.data());
+    }
     rk::add_inplace(x_.data(), xb2_.data(), rows * dim);
 }
 
@@ -115,7 +145,13 @@ std::span<const float> forward_pass::run(std::span<const seq_step> batch, kv_sto
                                             " outside the vocabulary");
             }
             const auto& e = model_->token_embd();
-            rk::dequantize_row(e.type, e.row(std::size_t(t)), dim, x_.data() + r * dim);
+            float* xr = x_.data() + r * dim;
+            rk::dequantize_row(e.type, e.row(std::size_t(t)), dim, xr);
+            if (c.embd_scale > 0.0f) {
+                for (std::size_t i = 0; i < dim; ++i) {
+                    xr[i] *= c.embd_scale;
+                }
+            }
             ++r;
         }
     }
@@ -137,6 +173,9 @@ std::span<const float> forward_pass::run(std::span<const seq_step> batch, kv_sto
     }
     logits_.resize(n_out * c.vocab_size);
     rk::matmul(out_rows_.data(), n_out, model_->output(), logits_.data());
+    if (c.final_softcap > 0.0f) {
+        rk::softcap(logits_.data(), logits_.size(), c.final_softcap);
+    }
     return logits_;
 }
 

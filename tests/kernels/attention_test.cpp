@@ -174,3 +174,77 @@ TEST(vec_ops, row_batched_half_ops_equal_the_single_row_loop) {
         }
     }
 }
+
+// Sliding window and soft cap against a direct evaluation of the formula:
+// query position p sees keys max(0, p - w + 1) .. p, each score is
+// cap * tanh(q.k / cap) * scale.
+TEST(paged_attention, sliding_window_and_soft_cap) {
+    const std::size_t heads = 4, kv_heads = 2, hd = 8, bs = 4, past = 9, add = 7;
+    const std::size_t ctx = past + add;
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd(0.0f, 2.0f);
+    rk::kv_layout layout{bs, kv_heads, hd, false};
+    std::vector<std::int32_t> table;
+    for (std::size_t b = 0; b < (ctx + bs - 1) / bs; ++b) {
+        table.push_back(std::int32_t(table.size() * 2 + 1)); // scattered blocks
+    }
+    std::vector<float> k(ctx * kv_heads * hd), v(k.size()), q(add * heads * hd);
+    for (auto* vec : {&k, &v, &q}) {
+        for (auto& x : *vec) {
+            x = nd(rng);
+        }
+    }
+    std::vector<float> karena((table.back() + 1) * layout.block_elems(), NAN),
+        varena(karena.size(), NAN);
+    for (std::size_t j = 0; j < ctx; ++j) {
+        std::copy_n(k.data() + j * hd * kv_heads, hd * kv_heads,
+                    karena.data() + layout.offset(table.data(), j));
+        std::copy_n(v.data() + j * hd * kv_heads, hd * kv_heads,
+                    varena.data() + layout.offset(table.data(), j));
+    }
+    const rk::paged_seq seq{table.data(), past, add, 0};
+    for (std::size_t window : {0u, 1u, 3u, 5u, 12u, 40u}) {
+        for (float cap : {0.0f, 2.5f}) {
+            rk::attention_options opt;
+            opt.scale = 0.3f;
+            opt.softcap = cap;
+            opt.window = window;
+            std::vector<float> out(q.size(), NAN);
+            rk::paged_attention(q.data(), out.data(), {&seq, 1}, karena.data(), varena.data(),
+                                layout, heads, opt);
+            for (std::size_t t = 0; t < add; ++t) {
+                const std::size_t p = past + t;
+                const std::size_t lo = window != 0 && p + 1 > window ? p + 1 - window : 0;
+                for (std::size_t h = 0; h < heads; ++h) {
+                    const std::size_t g = h / (heads / kv_heads);
+                    std::vector<double> w;
+                    double mx = -1e300, sum = 0;
+                    for (std::size_t j = lo; j <= p; ++j) {
+                        double d = 0;
+                        for (std::size_t i = 0; i < hd; ++i) {
+                            d += double(q[(t * heads + h) * hd + i]) *
+                                 k[(j * kv_heads + g) * hd + i];
+                        }
+                        if (cap > 0) {
+                            d = cap * std::tanh(d / cap);
+                        }
+                        w.push_back(d * opt.scale);
+                        mx = std::max(mx, w.back());
+                    }
+                    for (auto& x : w) {
+                        x = std::exp(x - mx);
+                        sum += x;
+                    }
+                    for (std::size_t i = 0; i < hd; ++i) {
+                        double want = 0;
+                        for (std::size_t j = lo; j <= p; ++j) {
+                            want += w[j - lo] / sum * v[(j * kv_heads + g) * hd + i];
+                        }
+                        ASSERT_NEAR(out[(t * heads + h) * hd + i], want, 1e-4)
+                            << "window " << window << " cap " << cap << " t " << t;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -89,3 +89,49 @@ TEST(ops, silu_mul_softmax_argmax) {
     EXPECT_EQ(rk::argmax(a.data(), a.size()), 1u);
     EXPECT_EQ(rk::argmax(a.data(), 1), 0u);
 }
+
+TEST(ops, rope_scaling_and_frequency_factors_follow_the_formula) {
+    const std::size_t heads = 2, hd = 8;
+    auto x = random_vec(heads * hd, 9);
+    const float factors[] = {1.0f, 2.0f, 4.0f, 8.0f};
+    auto y = x;
+    const std::size_t pos = 23;
+    rk::rope(y.data(), heads, hd, hd, pos, 500000.0f, rk::rope_style::neox, 0.25f, factors);
+    for (std::size_t h = 0; h < heads; ++h) {
+        for (std::size_t i = 0; i < hd / 2; ++i) {
+            const double th =
+                0.25 * double(pos) * std::pow(500000.0, -2.0 * double(i) / double(hd)) / factors[i];
+            const double x0 = x[h * hd + i], x1 = x[h * hd + i + hd / 2];
+            EXPECT_NEAR(y[h * hd + i], x0 * std::cos(th) - x1 * std::sin(th), 2e-4);
+            EXPECT_NEAR(y[h * hd + i + hd / 2], x0 * std::sin(th) + x1 * std::cos(th), 2e-4);
+        }
+    }
+}
+
+TEST(ops, gelu_mul_and_softcap_follow_the_formulas) {
+    std::vector<float> g = {-12.0f, -3.0f, -0.5f, 0.0f, 0.001f, 0.7f, 2.5f, 9.9f, 10.0f, 15.0f};
+    std::vector<float> u(g.size());
+    for (std::size_t i = 0; i < u.size(); ++i) {
+        u[i] = 0.5f + float(i);
+    }
+    auto y = g;
+    rk::gelu_mul(y.data(), u.data(), y.size());
+    for (std::size_t i = 0; i < g.size(); ++i) {
+        const double x = g[i];
+        double gelu = 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+        if (x <= -10) {
+            gelu = 0; // ggml's clamps
+        } else if (x >= 10) {
+            gelu = x;
+        }
+        // within IEEE half precision of the exact value (ggml's table)
+        EXPECT_NEAR(y[i], gelu * u[i], 1e-3 * std::abs(gelu * u[i]) + 1e-6) << "x = " << x;
+    }
+    std::vector<float> s = {-100.0f, -1.0f, 0.0f, 3.0f, 1000.0f};
+    auto capped = s;
+    rk::softcap(capped.data(), capped.size(), 30.0f);
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        EXPECT_NEAR(capped[i], 30.0 * std::tanh(s[i] / 30.0), 1e-5);
+        EXPECT_LE(std::abs(capped[i]), 30.0f);
+    }
+}

@@ -1,6 +1,10 @@
 #include "runtime/forward.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <fstream>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -275,4 +279,124 @@ TEST(forward, batch_and_chunking_invariant_bit_for_bit) {
         EXPECT_EQ(alone(c, chunk),
                   std::vector<float>(batched.begin() + std::ptrdiff_t(2 * vocab), batched.end()));
     }
+}
+
+// Every architecture keeps the engine's guarantees: a sequence's logits are
+// bit-identical alone, batched with others, under any prefill chunking, and
+// when its prefix comes from another sequence's cached blocks (the radix
+// cache's sharing), also across Gemma 2's 64-token sliding window.
+class arch_invariance : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(arch_invariance, batch_chunking_and_shared_prefix_bit_for_bit) {
+    auto m = rr::model::load(std::string(RADIXRT_TESTDATA_DIR) + "/models/" + GetParam() + ".gguf");
+    const std::size_t vocab = m->config().vocab_size;
+    rr::forward_pass fwd(m);
+    const auto a = random_tokens(150, 21), b = random_tokens(9, 22);
+    for (auto kvt : {rr::kv_type::f16, rr::kv_type::f32}) {
+        const auto table_a = shuffled_table(10, 5, 40);
+        auto alone = [&](const std::vector<rr::token_id>& t, std::size_t chunk) {
+            rr::kv_storage kv(m->config(), 40, 16, kvt);
+            std::vector<float> last;
+            for (std::size_t done = 0; done < t.size(); done += chunk) {
+                rr::seq_step s{std::span(t).subspan(done, std::min(chunk, t.size() - done)), done,
+                               table_a, false};
+                auto out = fwd.run({&s, 1}, kv);
+                last.assign(out.begin(), out.end());
+            }
+            return last;
+        };
+        const auto want = alone(a, a.size());
+        EXPECT_EQ(alone(a, 1), want) << GetParam();
+        EXPECT_EQ(alone(a, 37), want) << GetParam();
+
+        // batched with another sequence
+        rr::kv_storage kv(m->config(), 40, 16, kvt);
+        const auto table_b = table_of({39});
+        std::vector<rr::seq_step> batch = {{b, 0, table_b, false}, {a, 0, table_a, false}};
+        auto out = fwd.run(batch, kv);
+        EXPECT_EQ(std::vector<float>(out.begin() + std::ptrdiff_t(vocab), out.end()), want)
+            << GetParam();
+
+        // a second sequence sharing a's first 128 tokens (8 whole blocks)
+        // continues from those blocks and equals computing it from scratch
+        auto c = std::vector<rr::token_id>(a.begin(), a.begin() + 128);
+        const auto tail = random_tokens(30, 23);
+        c.insert(c.end(), tail.begin(), tail.end());
+        auto table_c = std::vector<rr::block_id>(table_a.begin(), table_a.begin() + 8);
+        table_c.push_back(rr::block_id(37));
+        table_c.push_back(rr::block_id(38));
+        rr::seq_step s{std::span(c).subspan(128), 128, table_c, false};
+        auto shared = fwd.run({&s, 1}, kv);
+        std::vector<float> from_cache(shared.begin(), shared.end());
+        rr::kv_storage fresh(m->config(), 40, 16, kvt);
+        rr::seq_step whole{c, 0, table_c, false};
+        auto scratch = fwd.run({&whole, 1}, fresh);
+        EXPECT_EQ(from_cache, std::vector<float>(scratch.begin(), scratch.end())) << GetParam();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(models, arch_invariance,
+                         ::testing::Values("tiny-qwen2-f16", "tiny-phi3-f16", "tiny-gemma2-f16",
+                                           "small-q4_k_m"),
+                         [](const auto& info) {
+                             std::string n = info.param;
+                             for (auto& ch : n) {
+                                 ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+                             }
+                             return n;
+                         });
+
+TEST(forward, architecture_errors_name_the_key_or_tensor) {
+    const std::string dir = std::string(RADIXRT_TESTDATA_DIR) + "/models/";
+    auto expect_error = [](const std::function<void()>& f, const std::string& needle) {
+        try {
+            f();
+            ADD_FAILURE() << "no error, expected one naming " << needle;
+        } catch (const rr::gguf_error& e) {
+            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+        }
+    };
+    // The real files load; a file missing a required key or tensor names it.
+    auto bytes = [&](const std::string& name) {
+        std::ifstream f(dir + name, std::ios::binary);
+        return std::vector<char>(std::istreambuf_iterator<char>(f), {});
+    };
+    for (const char* name : {"tiny-qwen2-f16.gguf", "tiny-phi3-f16.gguf", "tiny-gemma2-f16.gguf"}) {
+        EXPECT_NO_THROW(rr::model::from_gguf(rr::gguf_file::from_bytes(bytes(name)), name));
+    }
+    // Rename a key / a tensor in place (same length), so the file stays valid.
+    auto patched = [&](const std::string& name, const std::string& from, const std::string& to) {
+        auto b = bytes(name);
+        auto it = std::search(b.begin(), b.end(), from.begin(), from.end());
+        EXPECT_NE(it, b.end()) << from;
+        std::copy(to.begin(), to.end(), it);
+        return rr::gguf_file::from_bytes(std::move(b));
+    };
+    expect_error(
+        [&] {
+            rr::model::from_gguf(patched("tiny-gemma2-f16.gguf", "gemma2.attention.sliding_window",
+                                         "gemma2.attention.sliding_windoX"),
+                                 "x");
+        },
+        "gemma2.attention.sliding_window");
+    expect_error(
+        [&] {
+            rr::model::from_gguf(
+                patched("tiny-qwen2-f16.gguf", "blk.1.attn_k.bias", "blk.1.attn_k.biaX"), "x");
+        },
+        "blk.1.attn_k.bias");
+    expect_error(
+        [&] {
+            rr::model::from_gguf(patched("tiny-phi3-f16.gguf",
+                                         "phi3.attention.layer_norm_rms_epsilon",
+                                         "phi3.attention.layer_norm_rms_epsiloX"),
+                                 "x");
+        },
+        "phi3.attention.layer_norm_rms_epsilon");
+    expect_error(
+        [&] {
+            rr::model::from_gguf(
+                patched("tiny-phi3-f16.gguf", "general.architecture", "general.architecturX"), "x");
+        },
+        "architecture '' is not supported (supported: llama, qwen2, phi3, gemma2)");
 }
