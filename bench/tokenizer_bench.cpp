@@ -49,7 +49,9 @@ void encode_text(benchmark::State& state, const std::string& name, const std::st
     state.counters["tokens"] = double(tokens);
 }
 
-void BM_english(benchmark::State& state, const char* name) { encode_text(state, name, english()); }
+void BM_english(benchmark::State& state, const char* name) {
+    encode_text(state, name, english());
+}
 
 // One 100,000-character word: merging must stay n log n.
 void BM_long_word(benchmark::State& state, const char* name) {

@@ -77,8 +77,9 @@ void scan_gpt2(const piece& p, std::vector<std::uint32_t>& out) {
         }
         const std::size_t lead = p.at(pos) == ' ' ? pos + 1 : pos;
         if (p.letter(lead) || p.number(lead) || p.other(lead)) {
-            bool (piece::*same)(std::size_t) const =
-                p.letter(lead) ? &piece::letter : p.number(lead) ? &piece::number : &piece::other;
+            bool (piece::*same)(std::size_t) const = p.letter(lead)   ? &piece::letter
+                                                     : p.number(lead) ? &piece::number
+                                                                      : &piece::other;
             pos = lead;
             while ((p.*same)(pos)) {
                 ++pos;
@@ -150,7 +151,8 @@ void scan_llama3(const piece& p, std::size_t max_digits, std::vector<std::uint32
 
 // A regex split: matches and the text between them both become words.
 // match(p, pos) returns the end of the match starting at pos, or pos.
-template <class Match> void split_matches(const piece& p, Match match, std::vector<std::uint32_t>& out) {
+template <class Match>
+void split_matches(const piece& p, Match match, std::vector<std::uint32_t>& out) {
     emitter em{out, p.b};
     for (std::size_t pos = p.b; pos < p.e;) {
         const std::size_t end = match(p, pos);
@@ -176,8 +178,12 @@ template <class Test> std::size_t space_then_run(const piece& p, std::size_t pos
     return i;
 }
 
-bool is_letter(const piece& p, std::size_t i) { return p.letter(i); }
-bool is_punct(const piece& p, std::size_t i) { return p.is(i, ucat::punct); }
+bool is_letter(const piece& p, std::size_t i) {
+    return p.letter(i);
+}
+bool is_punct(const piece& p, std::size_t i) {
+    return p.is(i, ucat::punct);
+}
 
 // [一-龥ࠀ-一가-퟿] on text whose non-ASCII spaces became U+000B.
 bool is_cjk(const piece& p, std::size_t i) {
@@ -196,7 +202,9 @@ bool is_default_punct(const piece& p, std::size_t i) {
            c == '^' || c == '~' || c == '|';
 }
 
-std::size_t match_number(const piece& p, std::size_t pos) { return p.number(pos) ? pos + 1 : pos; }
+std::size_t match_number(const piece& p, std::size_t pos) {
+    return p.number(pos) ? pos + 1 : pos;
+}
 
 std::size_t match_numbers(const piece& p, std::size_t pos) {
     while (p.number(pos)) {
@@ -205,7 +213,9 @@ std::size_t match_numbers(const piece& p, std::size_t pos) {
     return pos;
 }
 
-std::size_t match_newline(const piece& p, std::size_t pos) { return p.newline(pos) ? pos + 1 : pos; }
+std::size_t match_newline(const piece& p, std::size_t pos) {
+    return p.newline(pos) ? pos + 1 : pos;
+}
 
 template <bool (*Test)(const piece&, std::size_t)>
 std::size_t match_run(const piece& p, std::size_t pos) {
@@ -231,9 +241,15 @@ template <std::size_t (*Match)(const piece&, std::size_t)>
 void regex_pass(const piece& p, std::vector<std::uint32_t>& out) {
     split_matches(p, Match, out);
 }
-void gpt2_pass(const piece& p, std::vector<std::uint32_t>& out) { scan_gpt2(p, out); }
-void llama3_pass(const piece& p, std::vector<std::uint32_t>& out) { scan_llama3(p, 3, out); }
-void qwen2_pass(const piece& p, std::vector<std::uint32_t>& out) { scan_llama3(p, 1, out); }
+void gpt2_pass(const piece& p, std::vector<std::uint32_t>& out) {
+    scan_gpt2(p, out);
+}
+void llama3_pass(const piece& p, std::vector<std::uint32_t>& out) {
+    scan_llama3(p, 3, out);
+}
+void qwen2_pass(const piece& p, std::vector<std::uint32_t>& out) {
+    scan_llama3(p, 1, out);
+}
 
 std::span<const pass_fn> passes(bpe_pre kind) {
     static constexpr pass_fn gpt2[] = {gpt2_pass};

@@ -77,8 +77,7 @@ bpe_model::bpe_model(std::span<const std::string> tokens, std::span<const token_
             sid_of_.emplace(raw, std::int32_t(i)); // the first of duplicates wins
         }
         const token_kind k = kinds[i];
-        if (k == token_kind::control || k == token_kind::user_defined ||
-            k == token_kind::unknown) {
+        if (k == token_kind::control || k == token_kind::user_defined || k == token_kind::unknown) {
             specials_.emplace_back(token_id(i), tokens[i]);
         }
     }
@@ -159,7 +158,8 @@ void bpe_model::emit_symbol(std::string_view raw, std::int32_t sid,
 
 void bpe_model::encode_word(std::string_view raw, scratch& s, std::vector<token_id>& out) const {
     if (pre_.ignore_merges) {
-        if (auto it = sid_of_.find(std::string(raw)); it != sid_of_.end() && it->second < n_tokens_) {
+        if (auto it = sid_of_.find(std::string(raw));
+            it != sid_of_.end() && it->second < n_tokens_) {
             out.push_back(it->second);
             return;
         }
@@ -220,7 +220,8 @@ void bpe_model::encode_text(std::string_view text, scratch& s, std::vector<token
         s.offsets.push_back(std::uint32_t(pos));
         const std::size_t before = pos;
         const char32_t cp = utf8_decode(text, pos);
-        replaced |= cp == 0xfffd && !(pos - before == 3 && text.substr(before, 3) == "\xef\xbf\xbd");
+        replaced |=
+            cp == 0xfffd && !(pos - before == 3 && text.substr(before, 3) == "\xef\xbf\xbd");
         s.cps.push_back(cp);
     }
     s.offsets.push_back(std::uint32_t(text.size()));

@@ -15,13 +15,22 @@ namespace {
 // Texts llama.cpp recognises by name. Each is made a control token; the
 // end-of-generation ones also stop generation.
 constexpr std::array<std::string_view, 12> eog_texts{
-    "<|eot_id|>",    "<|im_end|>",     "<|end|>",         "<end_of_turn>",
-    "<|endoftext|>", "<|eom_id|>",     "<EOT>",           "_<EOT>",
-    "<|end_of_text|>", "<end_of_utterance>", "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
+    "<|eot_id|>",
+    "<|im_end|>",
+    "<|end|>",
+    "<end_of_turn>",
+    "<|endoftext|>",
+    "<|eom_id|>",
+    "<EOT>",
+    "_<EOT>",
+    "<|end_of_text|>",
+    "<end_of_utterance>",
+    "<\xef\xbd\x9c"
+    "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>",
     "<|return|>"};
 // FIM pad / repo / file-separator tokens: control, and end of generation.
 constexpr std::array<std::string_view, 10> fim_eog_texts{
-    "<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<|fim_repo|>", "<|repo_name|>",
+    "<|fim_pad|>", "<fim-pad>", "<fim_pad>",  "<|fim_repo|>", "<|repo_name|>",
     "<fim-repo>",  "<REPO>",    "<reponame>", "<|file_sep|>", "<PAD>"};
 // FIM prefix / suffix / middle tokens: control only.
 constexpr std::array<std::string_view, 12> fim_texts{
@@ -29,7 +38,8 @@ constexpr std::array<std::string_view, 12> fim_texts{
     "<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<SUF>",
     "<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<MID>"};
 
-template <std::size_t N> bool listed(const std::array<std::string_view, N>& list, std::string_view s) {
+template <std::size_t N>
+bool listed(const std::array<std::string_view, N>& list, std::string_view s) {
     return std::find(list.begin(), list.end(), s) != list.end();
 }
 
@@ -73,7 +83,8 @@ tokenizer tokenizer::from_gguf_bpe(const gguf_file& f) {
     t.add_bos_ = read_bool(f, "tokenizer.ggml.add_bos_token", pre.add_bos);
     t.add_eos_ = read_bool(f, "tokenizer.ggml.add_eos_token", false);
     if ((t.add_bos_ && t.bos_ < 0) || (t.add_eos_ && t.eos_ < 0)) {
-        throw gguf_error("tokenizer.ggml.add_bos_token / add_eos_token is set but the token is not");
+        throw gguf_error(
+            "tokenizer.ggml.add_bos_token / add_eos_token is set but the token is not");
     }
     t.add_space_prefix_ = false;
     for (token_id id : {t.eos_, t.eot_, eom}) {

@@ -11,7 +11,14 @@
 namespace radixrt::runtime::detail {
 
 /// General category class (the first letter of the category).
-enum class ucat : std::uint8_t { other = 0, letter = 1, number = 2, punct = 3, symbol = 4, mark = 5 };
+enum class ucat : std::uint8_t {
+    other = 0,
+    letter = 1,
+    number = 2,
+    punct = 3,
+    symbol = 4,
+    mark = 5
+};
 
 /// A run of code points of one class, lasting until the next range's start.
 struct unicode_range {
@@ -31,7 +38,9 @@ inline constexpr std::uint8_t ws_flag = 0x08;
 inline constexpr std::uint8_t cls_mask = 0x07;
 std::uint8_t unicode_flags(char32_t cp);
 
-inline ucat class_of(std::uint8_t flags) { return ucat(flags & cls_mask); }
+inline ucat class_of(std::uint8_t flags) {
+    return ucat(flags & cls_mask);
+}
 
 /// Decodes one code point at s[pos] and advances pos. Follows llama.cpp: a
 /// bad lead byte, a missing continuation byte or a truncated sequence gives

@@ -92,9 +92,9 @@ TEST_P(bpe_vectors, decode_inverts_encode) {
 TEST_P(bpe_vectors, random_utf8_round_trips) {
     const auto& tok = vocab(GetParam());
     std::mt19937 rng(1234);
-    const char32_t pools[][2] = {{0x20, 0x7e},     {0x09, 0x0d},   {0xa0, 0x24f},
-                                 {0x400, 0x4ff},   {0x300, 0x36f}, {0x4e00, 0x9fff},
-                                 {0xac00, 0xd7a3}, {0x3000, 0x303f}, {0x1f300, 0x1faff},
+    const char32_t pools[][2] = {{0x20, 0x7e},       {0x09, 0x0d},     {0xa0, 0x24f},
+                                 {0x400, 0x4ff},     {0x300, 0x36f},   {0x4e00, 0x9fff},
+                                 {0xac00, 0xd7a3},   {0x3000, 0x303f}, {0x1f300, 0x1faff},
                                  {0xe0000, 0xe01ef}, {0x2000, 0x206f}, {0x30, 0x39}};
     for (int round = 0; round < 200; ++round) {
         std::string text;
