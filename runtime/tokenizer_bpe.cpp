@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <span>
 #include <string_view>
 
 #include "runtime/bpe_tokenizer.hpp"
@@ -46,6 +47,52 @@ bool listed(const std::array<std::string_view, N>& list, std::string_view s) {
 bool read_bool(const gguf_file& f, const char* key, bool fallback) {
     const auto* v = f.find(key);
     return v && std::holds_alternative<bool>(*v) ? std::get<bool>(*v) : fallback;
+}
+
+// Tokens llama.cpp recognises by their text become control tokens; the
+// end-of-generation ones join eog (which is left sorted and unique).
+void mark_named_specials(std::span<const std::string> tokens, std::vector<token_kind>& kinds,
+                         std::vector<token_id>& eog) {
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        const std::string_view text = tokens[i];
+        const bool ends = listed(eog_texts, text) || listed(fim_eog_texts, text);
+        if (ends) {
+            eog.push_back(token_id(i));
+        }
+        if (ends || listed(fim_texts, text)) {
+            kinds[i] = token_kind::control;
+        }
+    }
+    std::sort(eog.begin(), eog.end());
+    eog.erase(std::unique(eog.begin(), eog.end()), eog.end());
+}
+
+// What each token prints as: normal tokens through the byte mapping,
+// user-defined ones as their text, byte tokens as their byte; control,
+// unknown and unused tokens as nothing.
+std::vector<std::string> bpe_pieces(std::span<const std::string> tokens,
+                                    std::span<const token_kind> kinds) {
+    std::vector<std::string> pieces(tokens.size());
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+        switch (kinds[i]) {
+        case token_kind::normal:
+            pieces[i] = detail::bpe_model::decode_bytes(tokens[i]);
+            break;
+        case token_kind::user_defined:
+            pieces[i] = tokens[i];
+            break;
+        case token_kind::byte: {
+            unsigned b = 0;
+            if (std::sscanf(tokens[i].c_str(), "<0x%02X>", &b) == 1 && b < 256) {
+                pieces[i] = std::string(1, char(b));
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return pieces;
 }
 
 } // namespace
@@ -92,39 +139,9 @@ tokenizer tokenizer::from_gguf_bpe(const gguf_file& f) {
             t.eog_.push_back(id);
         }
     }
-    for (std::size_t i = 0; i < n; ++i) {
-        const std::string_view text = t.tokens_[i];
-        const bool eog = listed(eog_texts, text) || listed(fim_eog_texts, text);
-        if (eog) {
-            t.eog_.push_back(token_id(i));
-        }
-        if (eog || listed(fim_texts, text)) {
-            t.kinds_[i] = token_kind::control;
-        }
-    }
-    std::sort(t.eog_.begin(), t.eog_.end());
-    t.eog_.erase(std::unique(t.eog_.begin(), t.eog_.end()), t.eog_.end());
+    mark_named_specials(t.tokens_, t.kinds_, t.eog_);
     t.bpe_ = std::make_shared<const detail::bpe_model>(t.tokens_, t.kinds_, merges->strings, pre);
-    t.pieces_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        switch (t.kinds_[i]) {
-        case token_kind::normal:
-            t.pieces_[i] = detail::bpe_model::decode_bytes(t.tokens_[i]);
-            break;
-        case token_kind::user_defined:
-            t.pieces_[i] = t.tokens_[i];
-            break;
-        case token_kind::byte: {
-            unsigned b = 0;
-            if (std::sscanf(t.tokens_[i].c_str(), "<0x%02X>", &b) == 1 && b < 256) {
-                t.pieces_[i] = std::string(1, char(b));
-            }
-            break;
-        }
-        default: // control, unknown and unused tokens print as nothing
-            break;
-        }
-    }
+    t.pieces_ = bpe_pieces(t.tokens_, t.kinds_);
     return t;
 }
 
