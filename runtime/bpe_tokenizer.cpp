@@ -157,6 +157,9 @@ void bpe_model::emit_symbol(std::string_view raw, std::int32_t sid,
 }
 
 void bpe_model::encode_word(std::string_view raw, scratch& s, std::vector<token_id>& out) const {
+    if (raw.empty()) {
+        return;
+    }
     if (pre_.ignore_merges) {
         if (auto it = sid_of_.find(std::string(raw));
             it != sid_of_.end() && it->second < n_tokens_) {
