@@ -61,51 +61,21 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
     if (!kind) {
         throw gguf_error("the file has no tokenizer (tokenizer.ggml.model is missing)");
     }
+    if (*kind == "gpt2") {
+        return from_gguf_bpe(f);
+    }
     if (*kind != "llama") {
         throw gguf_error("tokenizer '" + *kind +
-                         "' is not supported (supported: llama / SentencePiece)");
-    }
-    const gguf_array* toks = f.get_array("tokenizer.ggml.tokens");
-    if (toks == nullptr || toks->strings.empty() || toks->strings.size() > (1u << 24)) {
-        throw gguf_error("tokenizer.ggml.tokens is missing or empty");
+                         "' is not supported (supported: llama / SentencePiece, gpt2 / "
+                         "byte-level BPE)");
     }
     tokenizer t;
-    t.tokens_ = toks->strings;
+    t.read_vocab(f);
     const std::size_t n = t.tokens_.size();
-    t.scores_.assign(n, 0.0f);
-    t.kinds_.assign(n, token_kind::normal);
-    if (const gguf_array* s = f.get_array("tokenizer.ggml.scores")) {
-        if (s->floats.size() != n) {
-            throw gguf_error("tokenizer.ggml.scores has " + std::to_string(s->size()) +
-                             " entries for " + std::to_string(n) + " tokens");
-        }
-        std::transform(s->floats.begin(), s->floats.end(), t.scores_.begin(),
-                       [](double d) { return float(d); });
-    }
-    if (const gguf_array* k = f.get_array("tokenizer.ggml.token_type")) {
-        if (k->ints.size() != n) {
-            throw gguf_error("tokenizer.ggml.token_type has the wrong length");
-        }
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto v = k->ints[i];
-            t.kinds_[i] = v >= 1 && v <= 6 ? token_kind(v) : token_kind::normal;
-        }
-    }
-    auto id_of = [&](const char* key, token_id fallback) {
-        auto v = f.get_uint(key);
-        if (!v) {
-            return fallback;
-        }
-        if (*v >= n) {
-            throw gguf_error(std::string(key) + " = " + std::to_string(*v) +
-                             " is outside the vocabulary");
-        }
-        return token_id(*v);
-    };
-    t.bos_ = id_of("tokenizer.ggml.bos_token_id", 1);
-    t.eos_ = id_of("tokenizer.ggml.eos_token_id", 2);
-    t.unk_ = id_of("tokenizer.ggml.unknown_token_id", 0);
-    t.eot_ = id_of("tokenizer.ggml.eot_token_id", -1);
+    t.bos_ = t.read_id(f, "tokenizer.ggml.bos_token_id", 1);
+    t.eos_ = t.read_id(f, "tokenizer.ggml.eos_token_id", 2);
+    t.unk_ = t.read_id(f, "tokenizer.ggml.unknown_token_id", 0);
+    t.eot_ = t.read_id(f, "tokenizer.ggml.eot_token_id", -1);
     if (const auto* v = f.find("tokenizer.ggml.add_bos_token");
         v && std::holds_alternative<bool>(*v)) {
         t.add_bos_ = std::get<bool>(*v);
@@ -116,7 +86,6 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
     }
     std::fill(std::begin(t.byte_tokens_), std::end(t.byte_tokens_), -1);
     for (std::size_t i = 0; i < n; ++i) {
-        t.index_.emplace(t.tokens_[i], token_id(i));
         if (t.kinds_[i] == token_kind::byte) {
             unsigned b = 0;
             if (std::sscanf(t.tokens_[i].c_str(), "<0x%02X>", &b) == 1 && b < 256) {
@@ -127,12 +96,58 @@ tokenizer tokenizer::from_gguf(const gguf_file& f) {
     return t;
 }
 
+void tokenizer::read_vocab(const gguf_file& f) {
+    const gguf_array* toks = f.get_array("tokenizer.ggml.tokens");
+    if (toks == nullptr || toks->strings.empty() || toks->strings.size() > (1u << 24)) {
+        throw gguf_error("tokenizer.ggml.tokens is missing or empty");
+    }
+    tokens_ = toks->strings;
+    const std::size_t n = tokens_.size();
+    scores_.assign(n, 0.0f);
+    kinds_.assign(n, token_kind::normal);
+    if (const gguf_array* s = f.get_array("tokenizer.ggml.scores")) {
+        if (s->floats.size() != n) {
+            throw gguf_error("tokenizer.ggml.scores has " + std::to_string(s->size()) +
+                             " entries for " + std::to_string(n) + " tokens");
+        }
+        std::transform(s->floats.begin(), s->floats.end(), scores_.begin(),
+                       [](double d) { return float(d); });
+    }
+    if (const gguf_array* k = f.get_array("tokenizer.ggml.token_type")) {
+        if (k->ints.size() != n) {
+            throw gguf_error("tokenizer.ggml.token_type has the wrong length");
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const auto v = k->ints[i];
+            kinds_[i] = v >= 1 && v <= 6 ? token_kind(v) : token_kind::normal;
+        }
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        index_.emplace(tokens_[i], token_id(i));
+    }
+}
+
+token_id tokenizer::read_id(const gguf_file& f, const char* key, token_id fallback) const {
+    auto v = f.get_uint(key);
+    if (!v) {
+        return fallback;
+    }
+    if (*v >= tokens_.size()) {
+        throw gguf_error(std::string(key) + " = " + std::to_string(*v) +
+                         " is outside the vocabulary");
+    }
+    return token_id(*v);
+}
+
 token_id tokenizer::lookup(std::string_view s) const {
     auto it = index_.find(std::string(s));
     return it == index_.end() ? -1 : it->second;
 }
 
 bool tokenizer::is_eog(token_id id) const {
+    if (bpe_) {
+        return std::binary_search(eog_.begin(), eog_.end(), id);
+    }
     return id == eos_ || (eot_ >= 0 && id == eot_);
 }
 
@@ -196,6 +211,9 @@ void tokenizer::encode_fragment(std::string_view raw, std::vector<token_id>& out
 std::vector<token_id> tokenizer::encode(std::string_view text, bool add_bos,
                                         bool parse_special) const {
     std::vector<token_id> out;
+    if (bpe_) {
+        return encode_bpe(text, add_bos, parse_special);
+    }
     if (add_bos && add_bos_) {
         out.push_back(bos_);
     }
@@ -243,6 +261,9 @@ std::vector<token_id> tokenizer::encode(std::string_view text, bool add_bos,
 std::string tokenizer::piece(token_id id) const {
     if (!valid(id)) {
         return {};
+    }
+    if (bpe_) {
+        return pieces_[std::size_t(id)];
     }
     const std::string& t = tokens_[std::size_t(id)];
     switch (kinds_[std::size_t(id)]) {

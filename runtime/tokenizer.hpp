@@ -1,9 +1,13 @@
 #pragma once
-// SentencePiece-style tokenizer for GGUF `llama` vocabularies: score-driven
-// bigram merges over UTF-8 characters, byte fallback (<0xXX>), the leading
-// space rule, control tokens. The built-in model uses a byte-level vocabulary
-// of the same kind (every character falls back to bytes).
+// Tokenizer for GGUF vocabularies, as llama.cpp runs them:
+// - `llama` (SentencePiece): score-driven bigram merges over UTF-8
+//   characters, byte fallback (<0xXX>), the leading space rule, control
+//   tokens. The built-in model uses a byte-level vocabulary of this kind
+//   (every character falls back to bytes).
+// - `gpt2` (byte-level BPE): a pre-tokenizer chosen by tokenizer.ggml.pre,
+//   then rank-ordered merges over bytes (runtime/bpe_tokenizer.hpp).
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -15,6 +19,10 @@
 namespace radixrt::runtime {
 
 using token_id = std::int32_t;
+
+namespace detail {
+class bpe_model;
+} // namespace detail
 
 /// GGUF tokenizer.ggml.token_type values.
 enum class token_kind : std::uint8_t {
@@ -29,11 +37,14 @@ enum class token_kind : std::uint8_t {
 class tokenizer {
   public:
     /// Reads tokenizer.ggml.* metadata. Throws gguf_error for a missing or
-    /// unsupported vocabulary (only `llama` / SentencePiece is supported).
+    /// unsupported vocabulary (`llama` / SentencePiece and `gpt2` / byte-level
+    /// BPE are supported) or an unknown tokenizer.ggml.pre.
     static tokenizer from_gguf(const gguf_file& f);
 
-    /// Token ids of text. add_bos prepends BOS when the vocabulary wants it;
-    /// parse_special turns control-token texts (e.g. "<s>") into their ids.
+    /// Token ids of text. add_bos prepends BOS (and appends EOS, byte-level
+    /// BPE only) when the vocabulary wants it; parse_special turns
+    /// control-token texts (e.g. "<s>") into their ids. Byte-level BPE, like
+    /// llama.cpp, always splits off user-defined token texts.
     std::vector<token_id> encode(std::string_view text, bool add_bos,
                                  bool parse_special = false) const;
 
@@ -45,12 +56,21 @@ class tokenizer {
     token_id bos() const { return bos_; }
     token_id eos() const { return eos_; }
     bool add_bos() const { return add_bos_; }
+    bool add_eos() const { return add_eos_; }
+    /// True for a byte-level BPE (`gpt2`) vocabulary.
+    bool byte_level() const { return bpe_ != nullptr; }
     /// End of generation: EOS or another end-of-turn control token.
     bool is_eog(token_id id) const;
     const std::string& text(token_id id) const { return tokens_[std::size_t(id)]; }
     bool valid(token_id id) const { return id >= 0 && std::size_t(id) < tokens_.size(); }
 
   private:
+    // Byte-level BPE loading and encoding: runtime/tokenizer_bpe.cpp.
+    static tokenizer from_gguf_bpe(const gguf_file& f);
+    std::vector<token_id> encode_bpe(std::string_view text, bool add_special,
+                                     bool parse_special) const;
+    void read_vocab(const gguf_file& f);
+    token_id read_id(const gguf_file& f, const char* key, token_id fallback) const;
     void encode_fragment(std::string_view text, std::vector<token_id>& out) const;
     token_id lookup(std::string_view s) const;
 
@@ -62,6 +82,11 @@ class tokenizer {
     token_id bos_ = 1, eos_ = 2, unk_ = 0, eot_ = -1;
     bool add_bos_ = true;
     bool add_space_prefix_ = true;
+    // Byte-level BPE only.
+    std::shared_ptr<const detail::bpe_model> bpe_;
+    std::vector<std::string> pieces_; // decoded bytes per token
+    std::vector<token_id> eog_;       // sorted
+    bool add_eos_ = false;
 };
 
 /// Turns a stream of token ids into valid UTF-8 text: bytes of an unfinished

@@ -119,11 +119,13 @@ TEST(tokenizer, byte_level_builtin_vocab_round_trips) {
     EXPECT_EQ(ids.size(), text.size()); // one token per byte
 }
 
-TEST(tokenizer, gpt2_vocab_is_refused_clearly) {
+TEST(tokenizer, unsupported_model_is_refused_clearly) {
+    rr::gguf_writer w;
+    w.add("tokenizer.ggml.model", std::string("bert"));
     try {
-        rr::tokenizer::from_gguf(rr::gguf_file::open(vocab_dir + "ggml-vocab-gpt-2.gguf"));
-        FAIL() << "gpt2 accepted";
+        rr::tokenizer::from_gguf(rr::gguf_file::from_bytes(w.bytes()));
+        FAIL() << "bert accepted";
     } catch (const rr::gguf_error& e) {
-        EXPECT_NE(std::string(e.what()).find("gpt2"), std::string::npos);
+        EXPECT_NE(std::string(e.what()).find("bert"), std::string::npos);
     }
 }
