@@ -20,7 +20,9 @@
 // GCC 12's AVX-512 intrinsics seed results with _mm512_undefined_ps(), which
 // its own flow analysis then reports as uninitialised (a header false positive).
 #pragma GCC diagnostic push
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 namespace radixrt::kernels::detail {

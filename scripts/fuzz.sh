@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan, build-fuzz/) and runs
-# each for SECONDS (default 30) on its committed seed corpus, in a scratch
-# copy so the repository is not changed. Fails on any crash, leak or
+# Builds the libFuzzer targets (clang, ASan + UBSan, build-fuzz/; or in the
+# already configured RADIXRT_FUZZ_BUILD, as scripts/test.sh does with its
+# ASan build) and runs each for SECONDS (default 30) on its committed seed
+# corpus, in a scratch copy so the repository is not changed. Fails on any crash, leak or
 # sanitizer report. For a long local run: scripts/fuzz.sh 3600
 # Prints executions and coverage per target (recorded in docs/RELIABILITY.md).
 set -euo pipefail
@@ -12,11 +13,14 @@ launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi
-CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DRADIXRT_FUZZ=ON -DRADIXRT_SANITIZE=address,undefined -DRADIXRT_BUILD_TESTS=OFF \
-  -DRADIXRT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+build=${RADIXRT_FUZZ_BUILD:-build-fuzz}
+if [[ "$build" == build-fuzz ]]; then
+  CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DRADIXRT_FUZZ=ON -DRADIXRT_SANITIZE=address,undefined -DRADIXRT_BUILD_TESTS=OFF \
+    -DRADIXRT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+fi
 targets=(fuzz_gguf fuzz_tokenizer fuzz_requests fuzz_chat_template fuzz_websocket)
-cmake --build build-fuzz -j"$jobs" --target "${targets[@]}"
+cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 printf '%-20s %12s %10s %10s %8s\n' target executions "exec/s" coverage corpus
@@ -26,10 +30,10 @@ for t in "${targets[@]}"; do
   cp -r "$seeds"/. "$work/$t"/ 2>/dev/null || true
   log="$work/$t.log"
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      "build-fuzz/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -print_final_stats=1 -artifact_prefix=build-fuzz/ "$work/$t" >"$log" 2>&1; then
+      "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -print_final_stats=1 -artifact_prefix="$build"/ "$work/$t" >"$log" 2>&1; then
     tail -60 "$log"
-    echo "fuzz: $t FAILED (the crashing input is above; artifacts in build-fuzz)" >&2
+    echo "fuzz: $t FAILED (the crashing input is above; artifacts in $build)" >&2
     exit 1
   fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
