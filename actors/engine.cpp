@@ -52,6 +52,8 @@ model_info describe(const runtime::model& m, const runtime::tokenizer& tok) {
     i.bos = tok.bos();
     i.eos = tok.eos();
     i.add_bos = tok.add_bos();
+    i.bos_text = tok.valid(i.bos) ? tok.text(i.bos) : std::string();
+    i.eos_text = tok.valid(i.eos) ? tok.text(i.eos) : std::string();
     i.chat_template = m.file().get_string("tokenizer.chat_template").value_or("");
     return i;
 }

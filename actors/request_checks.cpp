@@ -85,7 +85,7 @@ expected<std::vector<runtime::token_id>> check_prompt(const request& r, const re
         }
         ids = r.prompt_ids;
     } else {
-        ids = tok.encode(r.prompt, r.add_bos);
+        ids = tok.encode(r.prompt, r.add_bos, r.parse_special);
     }
     if (ids.empty()) {
         return invalid("prompt", "the prompt is empty");

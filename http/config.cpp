@@ -68,7 +68,11 @@ field text(std::function<std::string&(server_config&)> ref, std::vector<std::str
                     fail(path, "expected a string", v);
                 }
                 const auto s = v.get<std::string>();
-                if (!allowed.empty() &&
+                // "*.jinja" in allowed admits any path with that extension.
+                const bool jinja_path =
+                    s.size() > 6 && s.ends_with(".jinja") &&
+                    std::find(allowed.begin(), allowed.end(), "*.jinja") != allowed.end();
+                if (!allowed.empty() && !jinja_path &&
                     std::find(allowed.begin(), allowed.end(), s) == allowed.end()) {
                     std::string list;
                     for (const auto& a : allowed) {
@@ -115,7 +119,7 @@ const std::map<std::string, field>& fields() {
         {"model.name", text([](server_config& c) -> std::string& { return c.model_name; })},
         {"model.chat_template",
          text([](server_config& c) -> std::string& { return c.chat_template; },
-              {"auto", "chatml", "llama2", "llama3", "mistral", "zephyr", "simple"})},
+              {"auto", "chatml", "llama2", "llama3", "mistral", "zephyr", "simple", "*.jinja"})},
         {"model.builtin_seed", engine_integer(&engine_config::builtin_seed, 0, UINT64_MAX)},
         {"engine.workers", engine_integer(&engine_config::workers, 1, 64)},
         {"engine.threads_per_worker", engine_integer(&engine_config::threads_per_worker, 1, 1024)},

@@ -30,7 +30,8 @@ struct server_config {
     std::size_t max_requests_per_connection = 256;   // engine requests queued or running (429)
     std::size_t max_requests_per_tenant = 0;         // same, per tenant (0: no cap)
     std::string model_name;                          // served as "model"; default from the file
-    std::string chat_template = "auto";  // auto|chatml|llama2|llama3|mistral|zephyr|simple
+    std::string chat_template =
+        "auto"; // auto|chatml|llama2|llama3|mistral|zephyr|simple|FILE.jinja
     std::size_t max_tokens_limit = 4096; // largest max_tokens accepted
     std::size_t default_max_tokens = 128;
     engine_config engine;

@@ -19,9 +19,10 @@ void gateway::set_engine(std::shared_ptr<engine> e) {
     model_name_ = !cfg_.model_name.empty() ? cfg_.model_name
                   : path.empty()           ? std::string("radixrt-builtin")
                                            : path.substr(path.find_last_of('/') + 1);
-    chat_ = cfg_.chat_template == "auto" ? detect_chat_format(e->model().chat_template)
-                                         : parse_chat_format(cfg_.chat_template);
+    auto prompt = std::make_shared<const chat_prompt>(
+        chat_prompt::from_config(cfg_.chat_template, e->model()));
     std::lock_guard lock(engine_mutex_);
+    prompt_ = std::move(prompt);
     engine_ = std::move(e);
 }
 
@@ -59,7 +60,7 @@ constexpr route_entry routes[] = {
     {"/detokenize", "POST"},     {"/v1/models", "GET"},
     {"/health", "GET"},          {"/metrics", "GET"},
     {"/v1/cache", "GET"},        {"/v1/cache/flush", "POST"},
-    {"/v1/ws", "GET"},
+    {"/v1/ws", "GET"},           {"/apply_chat_template", "POST"},
 };
 
 api_error unauthorized() {
@@ -143,6 +144,9 @@ void gateway::route(const std::string& path, const principal& who, const api_req
         }
         if (path == "/detokenize") {
             return detokenize(req, out);
+        }
+        if (path == "/apply_chat_template") {
+            return apply_template(req, out);
         }
         if (path == "/v1/cache") {
             return cache(who, out);

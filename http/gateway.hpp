@@ -1,7 +1,7 @@
 #pragma once
 // The HTTP API, independent of sockets: routes a parsed request to its
 // endpoint and answers through a responder. OpenAI-compatible completions and
-// chat (with SSE streaming), SGLang's /generate, tokenize/detokenize, models,
+// chat (with SSE streaming), SGLang's /generate, /apply_chat_template, tokenize/detokenize, models,
 // health, Prometheus metrics, cache introspection and flush. Uses only the
 // public engine API. The WebSocket protocol is websocket_protocol.hpp.
 #include <atomic>
@@ -12,7 +12,7 @@
 
 #include "http/api_error.hpp"
 #include "http/auth.hpp"
-#include "http/chat_template.hpp"
+#include "http/chat_prompt.hpp"
 #include "http/config.hpp"
 #include "http/metrics.hpp"
 #include "http/quota.hpp"
@@ -70,6 +70,7 @@ class gateway : public std::enable_shared_from_this<gateway> {
     void chat(const api_request& req, const principal& who, const std::shared_ptr<responder>& out);
     void generate(const api_request& req, const principal& who,
                   const std::shared_ptr<responder>& out);
+    void apply_template(const api_request& req, const std::shared_ptr<responder>& out);
     void launch(std::shared_ptr<request_group> g, std::vector<request> reqs,
                 const param_names& names, const principal& who,
                 const std::shared_ptr<responder>& out);
@@ -90,7 +91,8 @@ class gateway : public std::enable_shared_from_this<gateway> {
     mutable std::mutex engine_mutex_;
     std::shared_ptr<engine> engine_;
     std::atomic<bool> shutting_down_{false};
-    chat_format chat_ = chat_format::simple;
+    std::shared_ptr<const chat_prompt> prompt_; // set with the engine, before it
+
     std::string model_name_;
     std::int64_t created_ = 0;
     http::metrics metrics_;

@@ -77,7 +77,11 @@ void gateway::chat(const api_request& req, const principal& who,
                    {std::string()},        -1,          call.include_usage, nullptr};
     request r = call.base;
     r.cache_namespace = cache_namespace(who, call.cache_salt);
-    set_prompt(r, render_chat(chat_, call.messages));
+    // Parsed again keeping key order: tool schemas reach the template as sent.
+    const auto prompt = prompt_->render(parse_chat_inputs(nlohmann::ordered_json::parse(req.body)));
+    set_prompt(r, prompt.text);
+    r.add_bos = prompt.add_bos;
+    r.parse_special = prompt.parse_special;
     std::vector<request> reqs;
     add_choices(reqs, r, call.n);
     launch(std::make_shared<request_group>(chat_completions_format(std::move(info)), call.stream,
@@ -99,6 +103,18 @@ void gateway::generate(const api_request& req, const principal& who,
     launch(std::make_shared<request_group>(generate_format(std::move(info)), call.stream,
                                            "/generate", metrics_, http_output(out)),
            std::move(reqs), generate_params(call.prompt_param), who, out);
+}
+
+void gateway::apply_template(const api_request& req, const std::shared_ptr<responder>& out) {
+    const json j = parse_body(req.body, cfg_.max_json_depth);
+    check_model(j, model_name_);
+    const auto call = parse_apply_template(j);
+    const auto inputs = parse_chat_inputs(nlohmann::ordered_json::parse(req.body));
+    const auto rendered =
+        call.chat_template.empty()
+            ? prompt_->render(inputs)
+            : chat_prompt::from_text(call.chat_template, current_engine()->model()).render(inputs);
+    reply(out, "/apply_chat_template", dump(json{{"prompt", rendered.text}}));
 }
 
 } // namespace radixrt::http

@@ -145,7 +145,84 @@ void parse_stream(const json& j, bool& stream, bool& include_usage) {
     }
 }
 
+// chat_template_kwargs: extra template variables, never the ones the server sets.
+void check_template_kwargs(const json& j) {
+    const auto it = j.find("chat_template_kwargs");
+    if (it == j.end() || it->is_null()) {
+        return;
+    }
+    if (!it->is_object()) {
+        throw invalid("chat_template_kwargs", "expected an object of template variables");
+    }
+    for (const char* reserved :
+         {"messages", "tools", "add_generation_prompt", "bos_token", "eos_token"}) {
+        if (it->contains(reserved)) {
+            throw invalid("chat_template_kwargs",
+                          std::string("'") + reserved + "' is set by the server, not a kwarg");
+        }
+    }
+}
+
+void check_template_fields(const json& j) {
+    check_template_kwargs(j);
+    if (auto t = j.find("tools"); t != j.end() && !t->is_null() && !t->is_array()) {
+        throw invalid("tools", "expected an array of tool definitions");
+    }
+    get_bool(j, "add_generation_prompt");
+}
+
 } // namespace
+
+chat_inputs parse_chat_inputs(const nlohmann::ordered_json& j) {
+    chat_inputs in;
+    for (const auto& m : j.at("messages")) {
+        nlohmann::ordered_json msg = m;
+        if (auto c = m.find("content"); c != m.end() && c->is_array()) {
+            std::string text;
+            for (const auto& part : *c) {
+                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
+                    part["text"].is_string()) {
+                    text += part["text"].get<std::string>();
+                }
+            }
+            msg["content"] = text;
+        }
+        if (msg["role"] == "developer") {
+            msg["role"] = "system";
+        }
+        in.messages.push_back(std::move(msg));
+    }
+    if (auto t = j.find("tools"); t != j.end() && t->is_array()) {
+        in.tools = *t;
+    }
+    if (auto k = j.find("chat_template_kwargs"); k != j.end() && k->is_object()) {
+        in.extra_vars = *k;
+    }
+    if (auto g = j.find("add_generation_prompt"); g != j.end() && g->is_boolean()) {
+        in.add_generation_prompt = g->get<bool>();
+    }
+    return in;
+}
+
+apply_template_call parse_apply_template(const json& j) {
+    for (const auto& [k, v] : j.items()) {
+        if (k != "messages" && k != "tools" && k != "add_generation_prompt" &&
+            k != "chat_template" && k != "chat_template_kwargs" && k != "model") {
+            throw invalid(k, "unknown field (expected messages, tools, add_generation_prompt, "
+                             "chat_template, chat_template_kwargs)");
+        }
+    }
+    parse_messages(j);
+    check_template_fields(j);
+    apply_template_call c;
+    if (auto t = j.find("chat_template"); t != j.end() && !t->is_null()) {
+        if (!t->is_string() || t->get<std::string>().empty()) {
+            throw invalid("chat_template", "expected a non-empty template text");
+        }
+        c.chat_template = t->get<std::string>();
+    }
+    return c;
+}
 
 void set_prompt(request& r, const prompt_input& p) {
     if (const auto* text = std::get_if<std::string>(&p)) {
@@ -207,6 +284,7 @@ chat_call parse_chat(const json& j, const server_config& cfg) {
     c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
     c.base = parse_params(j, cfg, dialect::openai);
     c.messages = parse_messages(j);
+    check_template_fields(j);
     return c;
 }
 

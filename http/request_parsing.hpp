@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "http/api_error.hpp"
+#include "http/chat_prompt.hpp"
 #include "http/chat_template.hpp"
 #include "http/config.hpp"
 #include "http/json_util.hpp"
@@ -55,6 +56,20 @@ struct ws_generate_call {
     std::string prompt_param; // "prompt" or "input_ids"
     request base;
 };
+
+/// The template inputs of a chat body (messages as given, with text-part
+/// arrays joined and `developer` as `system`; tools; chat_template_kwargs;
+/// add_generation_prompt, default true). The body is the ordered parse of a
+/// request parse_chat (or parse_apply_template) has already checked.
+chat_inputs parse_chat_inputs(const nlohmann::ordered_json& body);
+
+/// POST /apply_chat_template: the inputs and an optional template text.
+struct apply_template_call {
+    chat_inputs inputs;
+    std::string chat_template; // empty: the server's
+};
+/// Refuses unknown fields with a 400 naming the field.
+apply_template_call parse_apply_template(const json& body);
 
 /// 404 model_not_found unless body's "model" is absent, null or `served`.
 void check_model(const json& body, const std::string& served);

@@ -8,7 +8,7 @@ packages=(
   libboost1.81-dev libtbb-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ccache
-  clang libclang-rt-14-dev python3
+  clang libclang-rt-14-dev python3 python3-jinja2
 )
 
 missing=()

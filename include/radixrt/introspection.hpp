@@ -52,6 +52,7 @@ struct model_info {
     std::size_t vocab_size = 0, context_length = 0, n_layers = 0, dim = 0;
     std::int32_t bos = -1, eos = -1; ///< -1: none
     bool add_bos = false;            ///< the vocabulary wants BOS before text prompts
+    std::string bos_text, eos_text;  ///< the BOS/EOS tokens' texts ("<s>"), empty if none
     std::string chat_template;       ///< tokenizer.chat_template (Jinja), empty if none
 };
 

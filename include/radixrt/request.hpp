@@ -76,6 +76,10 @@ struct request {
     std::string prompt = {};                   ///< text, or
     std::vector<std::int32_t> prompt_ids = {}; ///< token ids (used when not empty)
     bool add_bos = true; ///< prepend BOS to text prompts when the model wants it
+    /// Control-token texts in a text prompt ("<s>", "<|im_start|>") become
+    /// their ids (for prompts rendered by a chat template); otherwise they
+    /// are tokenized as plain text.
+    bool parse_special = false;
     std::size_t max_tokens = 128;
     sampling_params sampling = {};
     std::vector<std::string> stop = {};      ///< stop strings (never emitted)

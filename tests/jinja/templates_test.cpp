@@ -1,0 +1,168 @@
+// Every chat template in the shared test data, rendered for several
+// conversations, byte for byte as Python's jinja2 renders it the Hugging
+// Face way (tests/jinja/jinja_oracle.py); refusals must match too.
+#include "jinja/template.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "tests/jinja/oracle.hpp"
+
+namespace radixrt::jinja {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+const std::filesystem::path template_dir =
+    std::filesystem::path(RADIXRT_TESTDATA_DIR) / "templates";
+
+std::vector<std::string> template_names() {
+    std::vector<std::string> names;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(template_dir, ec)) {
+        if (e.path().extension() == ".jinja") {
+            names.push_back(e.path().filename().string());
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+ojson tools() {
+    return ojson::parse(R"([
+      {"type": "function", "function": {"name": "get_weather",
+        "description": "Get the current weather in a city",
+        "parameters": {"type": "object", "properties": {
+          "location": {"type": "string", "description": "The city, e.g. Paris"},
+          "unit": {"type": "string", "enum": ["celsius", "fahrenheit"], "description": "Temperature unit"}},
+          "required": ["location"]}}},
+      {"type": "function", "function": {"name": "search",
+        "description": "Search the web",
+        "parameters": {"type": "object", "properties": {
+          "queries": {"type": "array", "items": {"type": "string"}, "description": "Queries to run"},
+          "limit": {"type": "integer", "description": "At most this many results"}},
+          "required": ["queries"]}}}
+    ])");
+}
+
+ojson tool_conversation(const char* id, bool null_content) {
+    ojson call = {
+        {"id", id},
+        {"type", "function"},
+        {"function",
+         {{"name", "get_weather"}, {"arguments", {{"location", "Paris"}, {"unit", "celsius"}}}}}};
+    ojson assistant = {{"role", "assistant"}, {"tool_calls", ojson::array({call})}};
+    assistant["content"] = null_content ? ojson(nullptr) : ojson("");
+    return ojson::array({
+        {{"role", "system"}, {"content", "You are a helpful assistant."}},
+        {{"role", "user"}, {"content", "What's the weather in Paris?"}},
+        assistant,
+        {{"role", "tool"}, {"tool_call_id", id}, {"content", "22 degrees, sunny"}},
+    });
+}
+
+struct conversation {
+    std::string name;
+    ojson context;
+};
+
+std::vector<conversation> conversations() {
+    const ojson plain = ojson::array({
+        {{"role", "system"}, {"content", "You are a helpful assistant.\n"}},
+        {{"role", "user"}, {"content", "Hello! How are you? Ünïcödé 😀"}},
+    });
+    const ojson multi = ojson::array({
+        {{"role", "user"}, {"content", "What is 2+2?"}},
+        {{"role", "assistant"}, {"content", "<think>easy</think>It is 4."}},
+        {{"role", "user"}, {"content", "  And 3+3?  "}},
+    });
+    const auto ctx = [](ojson messages, bool gen) {
+        return ojson{{"messages", std::move(messages)},
+                     {"add_generation_prompt", gen},
+                     {"bos_token", "<s>"},
+                     {"eos_token", "</s>"}};
+    };
+    std::vector<conversation> out = {
+        {"plain_generation_prompt", ctx(plain, true)},
+        {"plain_no_generation_prompt", ctx(plain, false)},
+        {"multi_turn", ctx(multi, true)},
+    };
+    for (const auto& [name, id, null_content] :
+         {std::tuple{"tools_nine_char_id", "abc123XYZ", true},
+          std::tuple{"tools_long_id_empty_content", "call_abc123xyz", false}}) {
+        ojson c = ctx(tool_conversation(id, null_content), true);
+        c["tools"] = tools();
+        out.push_back({name, std::move(c)});
+    }
+    return out;
+}
+
+class chat_template : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(chat_template, renders_like_jinja2) {
+    std::ifstream f(template_dir / GetParam());
+    std::stringstream text;
+    text << f.rdbuf();
+    ASSERT_FALSE(text.str().empty()) << GetParam();
+    const auto t = template_::parse(text.str());
+    const auto convs = conversations();
+    ojson batch = ojson::array();
+    for (const auto& c : convs) {
+        batch.push_back(
+            {{"template", text.str()}, {"context", c.context}, {"now", "2024-07-26T12:00:00"}});
+    }
+    const ojson expected = test::run_oracle(batch);
+    ASSERT_TRUE(expected.is_array() && expected.size() == convs.size());
+    render_options opt;
+    opt.now = std::chrono::system_clock::time_point(
+        std::chrono::seconds(1721995200)); // 2024-07-26 12:00 UTC
+    int rendered = 0;
+    for (std::size_t i = 0; i < convs.size(); ++i) {
+        SCOPED_TRACE(GetParam() + " / " + convs[i].name);
+        const ojson& want = expected[i];
+        try {
+            const std::string got = t.render(convs[i].context, opt);
+            ASSERT_TRUE(want["ok"].get<bool>()) << "jinja2 refused (" << want["type"] << ": "
+                                                << want["error"] << ") but we rendered:\n"
+                                                << got;
+            EXPECT_EQ(got, want["text"].get<std::string>());
+            ++rendered;
+        } catch (const error& e) {
+            ASSERT_FALSE(want["ok"].get<bool>())
+                << "we refused (" << e.what() << ") but jinja2 rendered:\n"
+                << want["text"];
+            if (want["raised"].get<bool>()) {
+                EXPECT_EQ(e.kind(), error_kind::raised) << e.what();
+                EXPECT_EQ(e.message(), want["error"].get<std::string>());
+            } else {
+                // A Python TypeError or UndefinedError: we raise too, with our
+                // wording (shown for the record).
+                std::cout << "  both refuse " << convs[i].name << ": jinja2 "
+                          << want["type"].get<std::string>() << ": "
+                          << want["error"].get<std::string>() << " | ours: " << e.what() << "\n";
+            }
+        }
+    }
+    EXPECT_GE(rendered, 1) << "every conversation was refused";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    all, chat_template, ::testing::ValuesIn(template_names()), [](const auto& info) {
+        std::string n = info.param.substr(0, info.param.size() - 6);
+        std::replace_if(
+            n.begin(), n.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+            '_');
+        return n;
+    });
+
+TEST(chat_templates, test_data_is_present) {
+    EXPECT_GE(template_names().size(), 9u) << "no templates in " << template_dir;
+}
+
+} // namespace
+} // namespace radixrt::jinja
