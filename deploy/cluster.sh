@@ -97,7 +97,7 @@ stop_all() {
     wait "$pid"; status=$?
     if [ "$status" -ne 0 ]; then
       if [ -n "${was_dead[$i]:-}" ]; then
-        log "replica r$((i + 1)) had already died (status $status)"
+        log "replica r$((i + 1)) had already exited"
       else
         log "replica r$((i + 1)) exited with status $status"; rc=1
       fi
@@ -188,7 +188,7 @@ while true; do
   for i in "${!pids[@]}"; do
     if [ -z "${was_dead[$i]:-}" ] && ! alive "${pids[$i]}"; then
       was_dead[$i]=1
-      log "replica r$((i + 1)) died (HAProxy takes it out of rotation)"
+      log "replica r$((i + 1)) exited (HAProxy takes it out of rotation)"
     fi
   done
 done
