@@ -105,8 +105,8 @@ int run_serve(std::vector<std::string> argv, std::ostream& out, std::ostream& er
     boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (!ec) {
-            err << "radixrt: signal " << sig << ", draining (up to " << cfg.drain_timeout.count()
-                << " ms)\n"
+            err << "radixrt: signal " << sig << ", /health now 503; draining after "
+                << cfg.drain_grace.count() << " ms (up to " << cfg.drain_timeout.count() << " ms)\n"
                 << std::flush;
             srv.shutdown();
         }

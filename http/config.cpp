@@ -98,7 +98,7 @@ field boolean(std::function<bool&(server_config&)> ref) {
 const std::map<std::string, field>& fields() {
     static const std::map<std::string, field> f = {
         {"server.host", text([](server_config& c) -> std::string& { return c.host; })},
-        {"server.port", integer(&server_config::port, 1, 65535)},
+        {"server.port", integer(&server_config::port, 0, 65535)},
         {"server.threads", integer(&server_config::threads, 1, 256)},
         {"server.api_key", text([](server_config& c) -> std::string& { return c.api_key; })},
         {"server.api_key_file",
@@ -108,6 +108,7 @@ const std::map<std::string, field>& fields() {
         {"server.header_timeout_ms", millis(&server_config::header_timeout, 100, 3600000)},
         {"server.idle_timeout_ms", millis(&server_config::idle_timeout, 100, 86400000)},
         {"server.drain_timeout_ms", millis(&server_config::drain_timeout, 0, 3600000)},
+        {"server.drain_grace_ms", millis(&server_config::drain_grace, 0, 600000)},
         {"server.max_stream_buffer_bytes",
          integer(&server_config::max_stream_buffer_bytes, 4096, 1u << 30)},
         {"server.max_json_depth", integer(&server_config::max_json_depth, 2, 10000)},

@@ -16,7 +16,7 @@ struct config_error : std::runtime_error {
 
 struct server_config {
     std::string host = "127.0.0.1";
-    unsigned port = 8080;
+    unsigned port = 8080;     // 0: an ephemeral port (logged at start)
     std::size_t threads = 2;  // Beast io threads
     std::string api_key;      // empty: no authentication (unless api_key_file)
     std::string api_key_file; // one key per line, with an optional tenant (http/auth.hpp)
@@ -25,6 +25,7 @@ struct server_config {
     std::chrono::milliseconds header_timeout{10000}; // a whole request must arrive within this
     std::chrono::milliseconds idle_timeout{60000};   // keep-alive connections with no request
     std::chrono::milliseconds drain_timeout{10000};  // graceful shutdown
+    std::chrono::milliseconds drain_grace{0};        // /health 503, still serving, then drain
     std::size_t max_stream_buffer_bytes = 4u << 20;  // a reader further behind is dropped
     std::size_t max_json_depth = 64;                 // deeper request bodies get 400
     std::size_t max_requests_per_connection = 256;   // engine requests queued or running (429)

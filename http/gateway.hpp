@@ -36,8 +36,14 @@ class gateway : public std::enable_shared_from_this<gateway> {
 
     /// Makes the API live once the engine has loaded (before that: 503).
     void set_engine(std::shared_ptr<engine> e);
+    /// /health answers 503 ("draining") from now on; requests are still served.
+    void begin_draining() { draining_ = true; }
+    bool draining() const { return draining_; }
     /// Refuses new generation work with 503 from now on.
-    void begin_shutdown() { shutting_down_ = true; }
+    void begin_shutdown() {
+        draining_ = true;
+        shutting_down_ = true;
+    }
     bool shutting_down() const { return shutting_down_; }
     bool ready() const { return current_engine() != nullptr; }
     std::shared_ptr<engine> current_engine() const {
@@ -90,6 +96,7 @@ class gateway : public std::enable_shared_from_this<gateway> {
     // libstdc++ 12 implements that with a lock bit TSan cannot model.
     mutable std::mutex engine_mutex_;
     std::shared_ptr<engine> engine_;
+    std::atomic<bool> draining_{false};
     std::atomic<bool> shutting_down_{false};
     std::shared_ptr<const chat_prompt> prompt_; // set with the engine, before it
 

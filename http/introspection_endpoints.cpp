@@ -56,8 +56,12 @@ json cache_json(const cache_snapshot& s) {
 } // namespace
 
 void gateway::health(const std::shared_ptr<responder>& out) {
-    const bool ok = ready() && !shutting_down_;
-    json body = {{"status", ok ? "ok" : (ready() ? "shutting_down" : "loading")}};
+    const bool ok = ready() && !draining_;
+    const char* status = ok               ? "ok"
+                         : !ready()       ? "loading"
+                         : shutting_down_ ? "shutting_down"
+                                          : "draining";
+    json body = {{"status", status}};
     if (auto e = current_engine()) {
         const auto st = e->stats();
         body["model"] = model_name_;

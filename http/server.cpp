@@ -85,6 +85,12 @@ void server::shutdown() {
     if (loader_.joinable()) {
         loader_.join(); // a load in progress finishes first
     }
+    // Health checks see 503 while the listener still accepts and serves, so a
+    // load balancer moves new requests elsewhere before connections are refused.
+    gw_->begin_draining();
+    if (cfg_.drain_grace.count() > 0) {
+        std::this_thread::sleep_for(cfg_.drain_grace);
+    }
     gw_->begin_shutdown();
     net::post(acceptor_.get_executor(), [this] {
         beast::error_code ec;

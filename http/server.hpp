@@ -28,7 +28,8 @@ class server {
     unsigned port() const { return port_; }
     std::shared_ptr<gateway> api() { return gw_; }
 
-    /// Graceful shutdown: stop accepting, let running requests finish within
+    /// Graceful shutdown: /health answers 503 at once; after the drain grace
+    /// (server.drain_grace_ms, default 0) stop accepting, let running requests finish within
     /// the drain timeout, end the rest with an error, close connections.
     void shutdown();
     /// Blocks until shutdown() has finished.

@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build pkg-config git ca-certificates
   libboost1.81-dev libtbb-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  curl ccache
+  curl ccache haproxy
   clang libclang-rt-14-dev python3 python3-jinja2
 )
 

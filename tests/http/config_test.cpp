@@ -38,6 +38,10 @@ TEST(config, values_apply_and_round_trip) {
     rh::apply_setting(d, "model.path=/x.gguf"); // a bare string
     EXPECT_EQ(d.port, 9002u);
     EXPECT_EQ(d.engine.model_path, "/x.gguf");
+    rh::apply_setting(d, "server.port=0"); // an ephemeral port
+    rh::apply_setting(d, "server.drain_grace_ms=1500");
+    EXPECT_EQ(d.port, 0u);
+    EXPECT_EQ(d.drain_grace, std::chrono::milliseconds(1500));
 }
 
 TEST(config, errors_name_the_key) {

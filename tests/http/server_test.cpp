@@ -336,6 +336,26 @@ TEST(server, graceful_shutdown_drains_then_ends_streams) {
     EXPECT_EQ(json::parse(events[events.size() - 2])["error"]["code"], "shutting_down");
 }
 
+// A load balancer must see the replica unhealthy while it still serves: in
+// the drain grace /health is 503 ("draining"), new requests still succeed,
+// and only afterwards is the listener closed.
+TEST(server, health_is_503_during_drain_grace_while_requests_still_succeed) {
+    auto cfg = live_server::base_config();
+    cfg.drain_grace = std::chrono::milliseconds(5000);
+    live_server s(cfg);
+    EXPECT_EQ(rt::request(s.port(), "GET", "/health").status, 200);
+    std::thread stopper([&] { s.server().shutdown(); });
+    ASSERT_TRUE(rt::wait_until([&] { return s.server().api()->draining(); }));
+    const auto health = rt::request(s.port(), "GET", "/health");
+    EXPECT_EQ(health.status, 503);
+    EXPECT_EQ(json::parse(health.body)["status"], "draining");
+    const auto r = rt::post(s.port(), "/v1/completions", completion("still served", 2, false));
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_FALSE(s.server().api()->shutting_down()); // the grace has not run out yet
+    stopper.join();
+    EXPECT_TRUE(s.server().api()->shutting_down());
+}
+
 TEST(server, too_many_connections_are_refused) {
     auto cfg = live_server::base_config();
     cfg.max_connections = 2;
