@@ -198,7 +198,11 @@ value repeat(const value& seq, std::int64_t n, std::size_t max_bytes) {
     n = std::max<std::int64_t>(n, 0);
     const std::size_t unit =
         seq.is_string() ? seq.str().size() : seq.as_list().size() * sizeof(value);
-    if (unit != 0 && std::uint64_t(n) > max_bytes / unit) {
+    if (unit == 0 || n == 0) {
+        // nothing to repeat: no loop of n empty appends (n may be huge)
+        return seq.is_string() ? value(std::string()) : value::make_list(list{});
+    }
+    if (std::uint64_t(n) > max_bytes / unit) {
         throw error(error_kind::limit, "a repeated sequence would exceed the output cap");
     }
     if (seq.is_string()) {

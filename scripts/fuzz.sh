@@ -19,7 +19,7 @@ if [[ "$build" == build-fuzz ]]; then
     -DRADIXRT_FUZZ=ON -DRADIXRT_SANITIZE=address,undefined -DRADIXRT_BUILD_TESTS=OFF \
     -DRADIXRT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 fi
-targets=(fuzz_gguf fuzz_tokenizer fuzz_requests fuzz_chat_template fuzz_websocket)
+targets=(fuzz_gguf fuzz_tokenizer fuzz_requests fuzz_chat_template fuzz_websocket fuzz_jinja)
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -28,6 +28,10 @@ for t in "${targets[@]}"; do
   seeds=tests/fuzz/corpus/${t#fuzz_}
   mkdir -p "$work/$t"
   cp -r "$seeds"/. "$work/$t"/ 2>/dev/null || true
+  if [[ $t == fuzz_jinja ]]; then
+    # the real chat templates seed it, read in place (not copied into the repo)
+    cp ../shared/testdata/templates/*.jinja "$work/$t"/ 2>/dev/null || true
+  fi
   log="$work/$t.log"
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \

@@ -233,6 +233,11 @@ TEST(jinja_limits, output_is_capped) {
                {}, opt),
         error);
     EXPECT_EQ(render("{% for i in range(10) %}0123456789{% endfor %}", {}, opt).size(), 100u);
+    // Found by fuzz_jinja: an empty sequence repeated 10^9 times is empty at
+    // once (it used to loop 10^9 times outside the step budget).
+    EXPECT_EQ(
+        render("{{ ([] * 1000000000) | length }}|{{ '' * 1000000000 }}|{{ [1] * 0 }}", {}, opt),
+        "0||[]");
 }
 
 TEST(jinja_limits, recursion_is_bounded) {
