@@ -82,6 +82,9 @@ chat_prompt chat_prompt::from_text(const std::string& text, const model_info& mo
         throw invalid("chat_template",
                       std::string("the chat template does not parse: ") + e.what());
     }
+    // Real chat templates take a few thousand steps per conversation.
+    p.limits_.max_steps = 1'000'000;
+    p.limits_.max_output_bytes = 1u << 20;
     return p;
 }
 
@@ -106,7 +109,7 @@ chat_prompt_text chat_prompt::render(const chat_inputs& in) const {
     ctx["bos_token"] = bos_text_;
     ctx["eos_token"] = eos_text_;
     try {
-        out.text = template_->render(ctx);
+        out.text = template_->render(ctx, limits_);
     } catch (const jinja::error& e) {
         throw api_error(400, "invalid_request_error", "chat_template_error",
                         e.kind() == jinja::error_kind::raised

@@ -37,7 +37,9 @@ class chat_prompt {
     /// a family name, or a path to a .jinja file. Throws std::runtime_error
     /// for an unreadable file or a template that does not parse.
     static chat_prompt from_config(const std::string& setting, const model_info& model);
-    /// A template text given with a request (throws api_error 400 if it does not parse).
+    /// A template text given with a request (throws api_error 400 if it does
+    /// not parse). It renders under a tighter budget than the model's own
+    /// template (1M steps, 1 MiB), since any client can send one.
     static chat_prompt from_text(const std::string& text, const model_info& model);
 
     /// Throws api_error 400 with the template's message when the template
@@ -48,6 +50,7 @@ class chat_prompt {
 
   private:
     std::shared_ptr<const jinja::template_> template_; // null: family_
+    jinja::render_options limits_;                     // the interpreter's defaults
     chat_format family_ = chat_format::simple;
     std::string bos_text_, eos_text_;
 };

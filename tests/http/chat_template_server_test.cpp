@@ -194,3 +194,21 @@ TEST(server_chat_template, a_bad_template_file_fails_the_load) {
     EXPECT_NE(message.find("does not parse"), std::string::npos) << message;
     EXPECT_FALSE(srv.api()->ready());
 }
+
+// Any client can send a template: endless or huge ones end in a 400 naming
+// the limit, and the server goes on answering.
+TEST(server_chat_template, a_request_template_runs_under_a_budget) {
+    live_server s;
+    const json msgs = json::array({{{"role", "user"}, {"content", "Hi"}}});
+    unsigned status = 0;
+    for (const char* tmpl : {"{% for i in range(100000) %}{% for j in range(100000) %}{% endfor "
+                             "%}{% endfor %}",
+                             "{% for i in range(3000) %}{{ 'x' * 1000 }}{% endfor %}"}) {
+        const auto r = post_json(s.port(), "/apply_chat_template",
+                                 {{"messages", msgs}, {"chat_template", tmpl}}, &status);
+        EXPECT_EQ(status, 400u) << tmpl;
+        EXPECT_NE(r.dump().find("chat template"), std::string::npos) << r.dump();
+    }
+    post_json(s.port(), "/apply_chat_template", {{"messages", msgs}}, &status);
+    EXPECT_EQ(status, 200u);
+}
