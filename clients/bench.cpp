@@ -23,12 +23,13 @@ std::optional<std::pair<double, double>> cache_counters(const target& t) {
     if (status != 200) {
         return std::nullopt;
     }
-    auto value = [&](const std::string& name) -> std::optional<double> {
-        const auto at = body.find("\n" + name + " ");
+    // (an init-capture: clang 14 cannot capture a structured binding itself)
+    auto value = [&text = body](const std::string& name) -> std::optional<double> {
+        const auto at = text.find("\n" + name + " ");
         if (at == std::string::npos) {
             return std::nullopt;
         }
-        return std::stod(body.substr(at + name.size() + 2));
+        return std::stod(text.substr(at + name.size() + 2));
     };
     const auto hit = value("radixrt_cache_hit_tokens_total"),
                req = value("radixrt_cache_requested_tokens_total");

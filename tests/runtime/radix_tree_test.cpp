@@ -208,7 +208,9 @@ class property : public ::testing::TestWithParam<std::tuple<unsigned, std::size_
 } // namespace
 
 TEST_P(property, random_operations_agree_with_reference_model) {
-    const auto [seed, bs] = GetParam();
+    // (not a structured binding: clang 14 cannot capture one in a lambda)
+    const unsigned seed = std::get<0>(GetParam());
+    const std::size_t bs = std::get<1>(GetParam());
     std::mt19937 rng(seed);
     rr::radix_tree tree(bs);
     rr::block_allocator alloc(96);
