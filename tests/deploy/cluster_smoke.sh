@@ -42,7 +42,8 @@ command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] ||
   fail "haproxy is not installed (scripts/setup.sh installs it)"
 
 "$root/deploy/cluster.sh" --replicas 3 --port "$port" --state-dir "$dir/state" --radixrt "$bin" \
-  -- --set engine.kv_cache_bytes=16777216 >"$dir/cluster.log" 2>&1 &
+  -- --set engine.kv_cache_bytes=16777216 --set server.drain_timeout_ms=60000 \
+  >"$dir/cluster.log" 2>&1 &
 cluster_pid=$!
 ready() {
   kill -0 "$cluster_pid" 2>/dev/null || fail "cluster.sh exited during start-up"
@@ -100,7 +101,8 @@ echo "X-Session-Id: 5 different prompts on $sess_first"
 pid_of() { awk -v r="$1" '$1 == r {print $3}' "$dir/state/replicas"; }
 port_of() { awk -v r="$1" '$1 == r {print $2}' "$dir/state/replicas"; }
 
-# 4. Drain: SIGTERM the shared prefix's replica mid-stream. Its /health turns
+# 4. Drain: SIGTERM the shared prefix's replica mid-stream (its 1000 tokens
+# take tens of seconds under the sanitizers, hence the 60 s drain timeout). Its /health turns
 # 503 at once, HAProxy moves the prefix elsewhere, every request succeeds,
 # and the stream it was serving ends normally.
 curl -sN -m 60 -D "$dir/stream_headers" -o "$dir/stream_body" -H 'Content-Type: application/json' \
@@ -127,7 +129,13 @@ grep -q '"error"' "$dir/stream_body" && fail "the stream ended with an error: $(
 echo "drain: $first answered /health 503 while its stream finished; the prefix moved to $moved"
 
 # 5. SIGKILL the replica that has the prefix now; later requests still succeed.
-kill -KILL "$(pid_of "$moved")"
+killed=$(pid_of "$moved")
+kill -KILL "$killed"
+# "Later" means after it has died: a process being torn down (slow under
+# ASan) still holds its listening socket, and a request it accepts then is
+# in flight on it. Once it is a zombie or gone, its sockets are closed.
+dead() { [ ! -e "/proc/$killed" ] || grep -q '^State:[[:space:]]*Z' "/proc/$killed/status" 2>/dev/null; }
+wait_for 30 dead || fail "$moved (pid $killed) did not die after SIGKILL"
 declare -A after=()
 for q in 1 2 3 4 5 6; do
   post "$shared Question after the kill $q"
