@@ -82,7 +82,7 @@ chat_prompt chat_prompt::from_text(const std::string& text, const model_info& mo
         throw invalid("chat_template",
                       std::string("the chat template does not parse: ") + e.what());
     }
-    // Real chat templates take a few thousand steps per conversation.
+    // Tighter than the model's own template's budget: any client can send one.
     p.limits_.max_steps = 1'000'000;
     p.limits_.max_output_bytes = 1u << 20;
     return p;
