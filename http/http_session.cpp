@@ -166,7 +166,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     stream_.expires_never();
     keep_alive_ = req.keep_alive();
     api_request ar{std::string(req.method_string()), std::string(req.target()),
-                   std::string(req[bhttp::field::authorization]), std::move(req.body())};
+                   std::string(req[bhttp::field::authorization]),
+                   std::string(req[bhttp::field::if_none_match]), std::move(req.body())};
     if (beast::websocket::is_upgrade(req)) {
         auto r = std::make_shared<responder_impl>(shared_from_this(), false, req.version());
         if (auto who = gw_->accept_websocket(ar, r)) {
