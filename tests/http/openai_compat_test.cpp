@@ -392,3 +392,33 @@ TEST(openai_compat, sglang_server_endpoints) {
     EXPECT_GT(json::parse(f.body)["flushed_blocks"].get<int>(), 0);
     EXPECT_EQ(s.server().api()->current_engine()->stats().kv_blocks_cached, 0u);
 }
+
+TEST(openai_compat, websocket_cancel_and_close_count_as_cancelled) {
+    live_server s;
+    const std::string cancelled =
+        R"(radixrt_requests_total{endpoint="/v1/ws",outcome="cancelled"})";
+    const std::string e2e = "radixrt_e2e_request_latency_seconds_count";
+    const double e2e_before = s.metric(e2e);
+    {
+        rt::ws_client ws(s.port());
+        const auto start = [&](const std::string& id) {
+            ws.send(R"({"type":"generate","id":")" + id +
+                    R"(","prompt":"Once","params":{"max_tokens":1500,"ignore_eos":true}})");
+        };
+        start("cancel-me");
+        EXPECT_EQ(json::parse(ws.read())["type"], "token"); // it runs
+        ws.send(R"({"type":"cancel","id":"cancel-me"})");
+        for (;;) {
+            const auto ev = json::parse(ws.read());
+            if (ev["type"] == "done") {
+                EXPECT_EQ(ev["finish_reason"], "cancelled");
+                break;
+            }
+        }
+        start("closed-on");
+        EXPECT_EQ(json::parse(ws.read())["type"], "token");
+    } // the socket closes with "closed-on" running
+    ASSERT_TRUE(s.back_to_baseline());
+    EXPECT_TRUE(rt::wait_until([&] { return s.metric(cancelled) == 2; })) << s.metric(cancelled);
+    EXPECT_TRUE(rt::wait_until([&] { return s.metric(e2e) >= e2e_before + 2; }));
+}
