@@ -23,9 +23,14 @@ namespace detail {
 // the same, with max_new_tokens.
 request parse_params(const json& j, const server_config& cfg, dialect d) {
     request r;
-    const char* max_key = d == dialect::sglang                  ? "max_new_tokens"
-                          : j.contains("max_completion_tokens") ? "max_completion_tokens"
-                                                                : "max_tokens";
+    const auto given = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
+    if (d == dialect::openai && given("max_tokens") && given("max_completion_tokens") &&
+        j["max_tokens"] != j["max_completion_tokens"]) {
+        throw invalid("max_completion_tokens", "differs from max_tokens; give one of them");
+    }
+    const char* max_key = d == dialect::sglang             ? "max_new_tokens"
+                          : given("max_completion_tokens") ? "max_completion_tokens"
+                                                           : "max_tokens";
     r.max_tokens = std::size_t(get_int(j, max_key, 1, std::int64_t(cfg.max_tokens_limit))
                                    .value_or(std::int64_t(cfg.default_max_tokens)));
     auto& s = r.sampling;

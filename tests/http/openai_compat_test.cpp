@@ -200,6 +200,8 @@ TEST(openai_compat, fields_are_honoured_or_refused_by_name) {
         {chat, "{" + user_msg + R"(,"logprobs":true,"top_logprobs":21})", "top_logprobs"},
         {chat, "{" + user_msg + R"(,"logprobs":1})", "logprobs"},
         {chat, "{" + user_msg + R"(,"foo":1})", "foo"},
+        {chat, "{" + user_msg + R"(,"max_tokens":3,"max_completion_tokens":4})",
+         "max_completion_tokens"},
         {chat, "{" + user_msg + R"(,"prediction":{"type":"content","content":"x"}})", "prediction"},
         {chat, "{" + user_msg + R"(,"response_format":{"type":"json_object"}})", "response_format"},
         {chat, "{" + user_msg + R"(,"response_format":{"type":"json_schema"}})", "response_format"},
@@ -268,6 +270,13 @@ TEST(openai_compat, fields_are_honoured_or_refused_by_name) {
         const auto got = rt::post(s.port(), r.target, r.body);
         EXPECT_EQ(got.status, 200u) << r.body << " -> " << got.body;
     }
+    // a null max_completion_tokens leaves max_tokens in force
+    const auto limited = json::parse(
+        rt::post(s.port(), chat,
+                 "{" + user_msg +
+                     R"(,"max_tokens":2,"max_completion_tokens":null,"ignore_eos":true})")
+            .body);
+    EXPECT_EQ(limited["usage"]["completion_tokens"], 2) << limited.dump();
     EXPECT_TRUE(s.back_to_baseline());
 }
 
