@@ -72,6 +72,8 @@ bool known(endpoint_fields t, std::string_view k) {
         return in(ws_message_fields, k);
     case endpoint_fields::ws_params:
         return in(ws_param_fields, k) || in(sampling, k);
+    case endpoint_fields::ws_cancel:
+        return k == "type" || k == "id";
     }
     return false;
 }

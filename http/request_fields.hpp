@@ -16,7 +16,8 @@ enum class endpoint_fields {
     generate,
     generate_sampling,
     ws_message,
-    ws_params
+    ws_params,
+    ws_cancel
 };
 
 /// 400 "unknown field 'x'" (param: prefix + x) for a field outside the table.

@@ -1,5 +1,6 @@
 #include "http/websocket_protocol.hpp"
 
+#include "http/request_fields.hpp"
 #include "http/request_parsing.hpp"
 
 namespace radixrt::http {
@@ -50,6 +51,7 @@ void ws_connection::on_message(const std::string& text) {
         const std::string key = id.dump();
         const auto type = j.find("type");
         if (type != j.end() && *type == "cancel") {
+            check_known_fields(j, endpoint_fields::ws_cancel);
             std::shared_ptr<request_group> g;
             {
                 std::lock_guard lock(mutex_);

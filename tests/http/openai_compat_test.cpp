@@ -323,6 +323,7 @@ TEST(openai_compat, websocket_logprobs_and_unknown_fields) {
     for (const auto& [msg, param] : std::vector<std::pair<std::string, std::string>>{
              {R"({"type":"generate","id":"a","prompt":"x","params":{"foo":1}})", "params.foo"},
              {R"({"type":"generate","id":"b","prompt":"x","extra":1})", "extra"},
+             {R"({"type":"cancel","id":"b","reason":"x"})", "reason"},
              {R"({"type":"generate","id":"c","prompt":"x","params":{"top_logprobs":1}})",
               "params.top_logprobs"},
              {R"({"type":"generate","id":"d","prompt":"x","params":{"temperature":-1}})",
