@@ -14,6 +14,7 @@
 #include "http/auth.hpp"
 #include "http/chat_prompt.hpp"
 #include "http/config.hpp"
+#include "http/json_util.hpp"
 #include "http/metrics.hpp"
 #include "http/web_assets.hpp"
 #include "http/quota.hpp"
@@ -87,11 +88,18 @@ class gateway : public std::enable_shared_from_this<gateway> {
     void serve_asset(const web_asset& a, const api_request& req,
                      const std::shared_ptr<responder>& out);
     void models(const std::shared_ptr<responder>& out);
+    void model(const std::string& id, const std::shared_ptr<responder>& out);
+    json model_card() const;
     void tokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void detokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void prometheus(const std::shared_ptr<responder>& out);
     void cache(const principal& who, const std::shared_ptr<responder>& out);
-    void flush(const principal& who, const std::shared_ptr<responder>& out);
+    void flush(const principal& who, const std::string& endpoint,
+               const std::shared_ptr<responder>& out);
+    // sglang_endpoints.cpp
+    void model_info(const std::shared_ptr<responder>& out);
+    void server_info(const std::shared_ptr<responder>& out);
+    void health_generate(const std::shared_ptr<responder>& out);
 
     server_config cfg_;
     key_table keys_;
