@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <ostream>
@@ -8,6 +9,16 @@
 
 namespace radixrt::apps {
 
+namespace {
+
+// --api-key, else RADIXRT_API_KEY (as serve reads it), else none.
+std::string api_key_of(args& a) {
+    const char* env = std::getenv("RADIXRT_API_KEY");
+    return a.str("api-key", env != nullptr ? env : "");
+}
+
+} // namespace
+
 int run_bench(std::vector<std::string> argv, std::ostream& out, std::ostream& err) {
     args a(std::move(argv));
     clients::bench_options o;
@@ -17,7 +28,7 @@ int run_bench(std::vector<std::string> argv, std::ostream& out, std::ostream& er
         o.server.endpoint != "generate" && o.server.endpoint != "ws") {
         throw usage_error("--endpoint must be completions, chat, generate or ws");
     }
-    o.server.api_key = a.str("api-key", "");
+    o.server.api_key = api_key_of(a);
     o.server.model = a.str("model", "");
     o.server.ignore_eos = !a.flag("respect-eos");
     o.server.temperature = a.number("temperature", 0.0, 0.0, 2.0);
@@ -65,7 +76,7 @@ int run_client(std::vector<std::string> argv, std::ostream& out, std::ostream& e
     args a(std::move(argv));
     auto t = clients::parse_base_url(a.str("base-url", "http://127.0.0.1:8080"));
     t.endpoint = a.flag("chat") ? "chat" : a.flag("ws") ? "ws" : "completions";
-    t.api_key = a.str("api-key", "");
+    t.api_key = api_key_of(a);
     t.ignore_eos = a.flag("ignore-eos");
     t.temperature = a.number("temperature", 0.7, 0.0, 2.0);
     clients::bench_request r;

@@ -48,6 +48,7 @@ void server::start(std::function<void(bool, const std::string&)> on_loaded) {
                 on_loaded(true, {});
             }
         } catch (const std::exception& e) {
+            gw_->set_load_error(e.what());
             if (on_loaded) {
                 on_loaded(false, e.what());
             }
