@@ -65,6 +65,10 @@ http::server_config serve_config(args& a) {
     for (const auto& s : a.values("set")) {
         http::apply_setting(c, s);
     }
+    // Each --cors-origin adds to the list (the default or the config's).
+    for (const auto& o : a.values("cors-origin")) {
+        http::add_cors_origin(c, o);
+    }
     return c;
 }
 
@@ -93,8 +97,8 @@ int run_serve(std::vector<std::string> argv, std::ostream& out, std::ostream& er
         } catch (const std::exception& e) {
             const std::string path = "'" + cfg.engine.model_path + "'", what = e.what();
             // the loader's messages start with the path already
-            err << "radixrt: cannot serve " << (what.rfind(path, 0) == 0 ? "" : path + ": ")
-                << what << "\n";
+            err << "radixrt: cannot serve " << (what.rfind(path, 0) == 0 ? "" : path + ": ") << what
+                << "\n";
             return 1;
         }
     }

@@ -44,6 +44,7 @@ class server {
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::shared_ptr<session_registry> sessions_;
+    std::shared_ptr<const cors_policy> cors_;
     std::vector<std::thread> threads_;
     std::thread loader_;
     unsigned port_ = 0;
