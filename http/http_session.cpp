@@ -37,6 +37,9 @@ class http_session::responder_impl : public responder {
         res.keep_alive(keep_alive_);
         res.body() = std::move(body);
         res.prepare_payload();
+        if (status == 204) {
+            res.erase(bhttp::field::content_length); // not allowed on 204 (RFC 9110)
+        }
         std::ostringstream os;
         os << res;
         post(os.str(), true, !keep_alive_);

@@ -113,6 +113,7 @@ TEST(cors_server, preflight_answers_allowed_origins_only) {
             EXPECT_NE(allow.find("authorization"), std::string::npos);
             EXPECT_NE(allow.find("content-type"), std::string::npos);
             EXPECT_TRUE(has(r, "Access-Control-Max-Age"));
+            EXPECT_FALSE(has(r, "Content-Length")); // none on a 204
         }
         auto h = ask;
         h["Origin"] = "https://evil.example";
