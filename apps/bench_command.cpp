@@ -1,3 +1,4 @@
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
@@ -47,8 +48,15 @@ int run_bench(std::vector<std::string> argv, std::ostream& out, std::ostream& er
     w.trace_file = a.str("trace", "");
     w.vocab_size = a.uint("vocab-size", w.vocab_size, 1u << 24);
     w.seed = a.uint("seed", w.seed);
-    const auto rate = a.str("request-rate", "inf");
-    o.request_rate = rate == "inf" ? std::numeric_limits<double>::infinity() : std::stod(rate);
+    o.request_rate = std::numeric_limits<double>::infinity();
+    if (const auto rate = a.value("request-rate"); rate && *rate != "inf") {
+        const auto end = rate->data() + rate->size();
+        auto [p, ec] = std::from_chars(rate->data(), end, o.request_rate);
+        if (ec != std::errc() || p != end || !(o.request_rate > 0)) {
+            throw usage_error("--request-rate expects a positive number or inf, got '" + *rate +
+                              "'");
+        }
+    }
     o.max_concurrency = a.uint("max-concurrency", 0, 1u << 16);
     o.warmup = a.uint("warmup", 0, 1u << 20);
     o.duration = a.number("duration", 0, 0, 1e7);

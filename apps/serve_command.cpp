@@ -51,8 +51,8 @@ http::server_config serve_config(args& a) {
     set("chat-template", "model.chat_template", true);
     set("policy", "engine.policy", true);
     set("kv-type", "engine.kv_type", true);
-    if (auto mb = a.value("kv-cache-mb")) {
-        http::apply_setting(c, "engine.kv_cache_bytes=" + std::to_string(std::stoull(*mb) << 20));
+    if (const auto mb = a.uint("kv-cache-mb", UINT64_MAX, 1u << 20); mb != UINT64_MAX) {
+        http::apply_setting(c, "engine.kv_cache_bytes=" + std::to_string(mb << 20));
     }
     if (a.flag("no-cache")) {
         c.engine.cache_enabled = false;

@@ -125,6 +125,14 @@ TEST(first_run, each_command_prints_its_own_usage) {
     EXPECT_EQ(bad.err.rfind("radixrt: unknown argument '--frobnicate'\n", 0), 0u) << bad.err;
     EXPECT_NE(bad.err.find("radixrt client "), std::string::npos);
     EXPECT_EQ(bad.err.find("radixrt serve "), std::string::npos) << bad.err;
+    for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"serve", "--kv-cache-mb", "lots"}, "--kv-cache-mb expects a whole number"},
+             {{"bench", "--request-rate", "fast"}, "--request-rate expects a positive number"}}) {
+        const auto r = cli(args);
+        EXPECT_EQ(r.code, 2) << r.err;
+        EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+        EXPECT_NE(r.err.find("radixrt " + args[0] + " ["), std::string::npos) << r.err;
+    }
     const auto unknown = cli({"frobnicate", "--help"});
     EXPECT_EQ(unknown.code, 2);
     EXPECT_NE(unknown.err.find("unknown command 'frobnicate'"), std::string::npos);
