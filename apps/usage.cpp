@@ -23,8 +23,9 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 5> commands 
      R"(  radixrt serve [--model FILE.gguf] [--alias NAME] [--host H] [--port P]
                    [--config FILE.json] [--threads N] [--workers N] [--http-threads N]
                    [--api-key KEY] [--api-key-file FILE] [--cors-origin ORIGIN]...
-                   [--kv-cache-mb N] [--kv-type f16|f32] [--no-cache] [--policy lpm|fcfs]
-                   [--chat-template NAME] [--set key.path=value]... [--print-config]
+                   [--kv-cache-mb N] [--kv-type f16|f32] [--no-cache] [--no-webui]
+                   [--policy lpm|fcfs] [--chat-template NAME] [--set key.path=value]...
+                   [--print-config]
 )"},
     {"bench",
      R"(  radixrt bench [--base-url URL] [--endpoint completions|chat|generate|ws] [--api-key K]

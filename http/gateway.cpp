@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "http/json_util.hpp"
+#include "http/web_assets.hpp"
 
 namespace radixrt::http {
 
@@ -120,6 +121,12 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
         }
         return health(out); // open, for load balancers
     }
+    if (cfg_.webui && req.method == "GET") {
+        // The page is open (it asks for the key itself, for the API calls).
+        if (const auto* asset = find_web_asset(path)) {
+            return serve_asset(*asset, req, out);
+        }
+    }
     const route_entry* same_path = nullptr;
     for (const auto& r : routes) {
         if (path == r.path) {
@@ -146,6 +153,26 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
                       req.method + " is not allowed on " + path + " (use " + same_path->method +
                           ")");
     out->respond(405, "application/json", error_body(e), {{"Allow", same_path->method}});
+}
+
+void gateway::serve_asset(const web_asset& a, const api_request& req,
+                          const std::shared_ptr<responder>& out) {
+    // Revalidated on every load (no-cache), so a new build's page is never
+    // mixed with an old one's script; an unchanged file costs a 304.
+    header_list headers = {{"ETag", std::string(a.etag)}, {"Cache-Control", "no-cache"},
+                           {"X-Content-Type-Options", "nosniff"}};
+    if (a.path == "/index.html") {
+        // Only this origin's scripts and styles; data: for the inline icon.
+        headers.emplace_back("Content-Security-Policy",
+                             "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+                             "frame-ancestors 'none'");
+    }
+    if (etag_matches(req.if_none_match, a.etag)) {
+        metrics_.request("/ (web)", "304");
+        return out->respond(304, std::string(a.content_type), "", std::move(headers));
+    }
+    metrics_.request("/ (web)", "200");
+    out->respond(200, std::string(a.content_type), std::string(a.body), std::move(headers));
 }
 
 void gateway::route(const std::string& path, const principal& who, const api_request& req,

@@ -15,6 +15,7 @@
 #include "http/chat_prompt.hpp"
 #include "http/config.hpp"
 #include "http/metrics.hpp"
+#include "http/web_assets.hpp"
 #include "http/quota.hpp"
 #include "http/responder.hpp"
 #include "radixrt/engine.hpp"
@@ -27,6 +28,7 @@ struct api_request {
     std::string method;
     std::string target; // path (and query)
     std::string authorization;
+    std::string if_none_match; // for the playground's files (ETag)
     std::string body;
 };
 
@@ -89,6 +91,8 @@ class gateway : public std::enable_shared_from_this<gateway> {
                 const std::shared_ptr<responder>& out);
     // introspection_endpoints.cpp
     void health(const std::shared_ptr<responder>& out);
+    void serve_asset(const web_asset& a, const api_request& req,
+                     const std::shared_ptr<responder>& out);
     void models(const std::shared_ptr<responder>& out);
     void tokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void detokenize(const api_request& req, const std::shared_ptr<responder>& out);

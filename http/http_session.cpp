@@ -190,7 +190,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
         return upgrade(std::move(req), std::move(cors));
     }
     api_request ar{std::string(req.method_string()), std::string(req.target()),
-                   std::string(req[bhttp::field::authorization]), std::move(req.body())};
+                   std::string(req[bhttp::field::authorization]),
+                   std::string(req[bhttp::field::if_none_match]), std::move(req.body())};
     keepalive_ = shared_from_this();
     current_ =
         std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version(), cors);
@@ -233,10 +234,10 @@ bool http_session::admit(const bhttp::request<bhttp::string_body>& req, header_l
 void http_session::upgrade(bhttp::request<bhttp::string_body> req, header_list cors) {
     auto creds = websocket_credentials_of(req[bhttp::field::authorization],
                                           req[bhttp::field::sec_websocket_protocol], req.target());
-    const api_request ar{std::string(req.method_string()),
-                         std::string(req.target()),
-                         std::move(creds.authorization),
-                         {}};
+    api_request ar; // no body: the upgrade carries none
+    ar.method = std::string(req.method_string());
+    ar.target = std::string(req.target());
+    ar.authorization = std::move(creds.authorization);
     auto r =
         std::make_shared<responder_impl>(shared_from_this(), false, req.version(), std::move(cors));
     if (auto who = gw_->accept_websocket(ar, r)) {
