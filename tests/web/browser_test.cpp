@@ -136,12 +136,16 @@ class devtools {
     void type_and_enter(const std::string& selector, const std::string& text) {
         eval("document.querySelector('" + selector + "').focus()");
         call("Input.insertText", {{"text", text}});
-        for (const char* type : {"rawKeyDown", "keyUp"}) {
-            call("Input.dispatchKeyEvent", {{"type", type},
-                                            {"key", "Enter"},
-                                            {"code", "Enter"},
-                                            {"windowsVirtualKeyCode", 13}});
-        }
+        // keyDown with text "\r" is a real Enter: keydown, keypress (which
+        // submits a form implicitly) and keyup, as a keyboard sends them.
+        call("Input.dispatchKeyEvent", {{"type", "keyDown"},
+                                        {"key", "Enter"},
+                                        {"code", "Enter"},
+                                        {"text", "\r"},
+                                        {"unmodifiedText", "\r"},
+                                        {"windowsVirtualKeyCode", 13}});
+        call("Input.dispatchKeyEvent",
+             {{"type", "keyUp"}, {"key", "Enter"}, {"code", "Enter"}, {"windowsVirtualKeyCode", 13}});
     }
 
     void screenshot(const fs::path& file) {
@@ -154,6 +158,16 @@ class devtools {
     }
 
     const std::vector<std::string>& errors() const { return errors_; }
+    /// The errors but those containing `expected` (e.g. a 401 the page answers).
+    std::vector<std::string> errors_except(const std::string& expected) const {
+        std::vector<std::string> out;
+        for (const auto& e : errors_) {
+            if (e.find(expected) == std::string::npos) {
+                out.push_back(e);
+            }
+        }
+        return out;
+    }
 
   private:
     void note_event(const json& msg) {
@@ -198,24 +212,37 @@ const char* last_answer_done =
     "  const a = m[m.length - 1];"
     "  return !!a && !a.classList.contains('streaming') && a.querySelector('.meta').textContent.length > 0; })()";
 
+// Chromium with a DevTools session on its page, console and log events on.
+struct browser_session {
+    chromium browser;
+    std::unique_ptr<devtools> page;
+    explicit browser_session(const std::string& exe) : browser(exe) {
+        const auto port = browser.port();
+        if (port == 0) {
+            throw std::runtime_error("Chromium did not report its DevTools port");
+        }
+        page = std::make_unique<devtools>(port, page_target(port));
+        page->call("Runtime.enable");
+        page->call("Log.enable");
+        page->call("Page.enable");
+    }
+};
+
+const fs::path artifacts = fs::path(RADIXRT_BINARY_DIR) / "tests/web/artifacts";
+
+const char* connected = "document.readyState === 'complete' && "
+                        "document.getElementById('server-status').textContent.startsWith('model ')";
+
 TEST(playground_browser, chat_streams_and_the_cache_view_shows_the_shared_prefix) {
     const auto exe = find_chromium();
     ASSERT_FALSE(exe.empty()) << "Chromium is not installed (scripts/setup.sh installs it)";
     rt::live_server srv;
-    chromium browser(exe);
-    const auto dt_port = browser.port();
-    ASSERT_NE(dt_port, 0u) << "Chromium did not report its DevTools port";
-    devtools page(dt_port, page_target(dt_port));
-    page.call("Runtime.enable");
-    page.call("Log.enable");
-    page.call("Page.enable");
-    const fs::path artifacts = fs::path(RADIXRT_BINARY_DIR) / "tests/web/artifacts";
+    browser_session session(exe);
+    auto& page = *session.page;
 
     const std::string url = "http://127.0.0.1:" + std::to_string(srv.port()) + "/";
     page.call("Page.navigate", {{"url", url}});
-    ASSERT_TRUE(page.wait_for(
-        "document.readyState === 'complete' && "
-        "document.getElementById('server-status').textContent.startsWith('model ')"));
+    ASSERT_TRUE(page.wait_for(connected));
 
     // A system prompt, then a message typed and sent with Enter.
     page.eval("(() => { const s = document.getElementById('system');"
@@ -279,6 +306,39 @@ TEST(playground_browser, chat_streams_and_the_cache_view_shows_the_shared_prefix
     page.screenshot(artifacts / "playground-narrow.png");
 
     EXPECT_TRUE(page.errors().empty()) << page.errors().front();
+}
+
+TEST(playground_browser, asks_for_the_key_and_streams_over_the_websocket) {
+    const auto exe = find_chromium();
+    ASSERT_FALSE(exe.empty()) << "Chromium is not installed (scripts/setup.sh installs it)";
+    auto cfg = rt::live_server::base_config();
+    cfg.api_key = "sekret-key-1";
+    rt::live_server srv(cfg);
+    browser_session session(exe);
+    auto& page = *session.page;
+
+    page.call("Page.navigate", {{"url", "http://127.0.0.1:" + std::to_string(srv.port()) + "/"}});
+    // The API answers 401, so the page asks for the key.
+    ASSERT_TRUE(page.wait_for("document.readyState === 'complete' && "
+                              "document.getElementById('key-form').offsetParent !== null"));
+    page.type_and_enter("#api-key", "sekret-key-1");
+    ASSERT_TRUE(page.wait_for(connected));
+
+    // WebSocket mode: a browser cannot send Authorization on an upgrade, so
+    // the page offers the key as a subprotocol.
+    page.eval("document.getElementById('use-ws').checked = true");
+    page.eval("document.getElementById('max_tokens').value = '10'");
+    page.type_and_enter("#input", "Hello over the socket.");
+    ASSERT_TRUE(page.wait_for(last_answer_done));
+    const auto meta = page.eval("document.querySelector('#messages li.assistant .meta').textContent")
+                          .get<std::string>();
+    EXPECT_NE(meta.find("completion "), std::string::npos) << meta;
+    EXPECT_EQ(page.eval("document.querySelector('#messages li.assistant').classList.contains('error')"),
+              false);
+    // The answer came over the socket: its usage is the WebSocket's done event's.
+    EXPECT_NE(meta.find("cached "), std::string::npos) << meta;
+    const auto errors = page.errors_except("401");
+    EXPECT_TRUE(errors.empty()) << errors.front();
 }
 
 } // namespace
