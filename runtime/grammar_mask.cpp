@@ -1,0 +1,127 @@
+#include "runtime/grammar_mask.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <numeric>
+
+namespace radixrt::runtime {
+
+token_trie::token_trie(std::vector<std::string> bytes, std::vector<token_id> end_ids)
+    : bytes_(std::move(bytes)), end_ids_(std::move(end_ids)) {
+    std::sort(end_ids_.begin(), end_ids_.end());
+    end_ids_.erase(std::unique(end_ids_.begin(), end_ids_.end()), end_ids_.end());
+    std::vector<token_id> order;
+    for (std::size_t id = 0; id < bytes_.size(); ++id) {
+        if (!bytes_[id].empty() && bytes_[id].size() < 0xFFFF && !is_end(token_id(id))) {
+            order.push_back(token_id(id));
+        }
+    }
+    std::sort(order.begin(), order.end(),
+              [&](token_id a, token_id b) { return bytes_[std::size_t(a)] < bytes_[std::size_t(b)]; });
+    // Sorted insertion: each token shares its longest common prefix with the
+    // previous one; nodes deeper than that prefix are complete (their skip
+    // index is known) and new nodes follow in pre-order.
+    nodes_.push_back({0, 0, 0, 0, 0});
+    std::vector<std::uint32_t> path{0}; // path[d]: the open node at depth d
+    std::string_view prev;
+    for (token_id id : order) {
+        const std::string_view s = bytes_[std::size_t(id)];
+        std::size_t lcp = 0;
+        while (lcp < s.size() && lcp < prev.size() && s[lcp] == prev[lcp]) {
+            ++lcp;
+        }
+        while (path.size() - 1 > lcp) {
+            nodes_[path.back()].skip = std::uint32_t(nodes_.size());
+            path.pop_back();
+        }
+        for (std::size_t j = lcp; j < s.size(); ++j) {
+            const auto at = std::uint32_t(ids_.size());
+            nodes_.push_back({0, at, at, std::uint16_t(j + 1), static_cast<unsigned char>(s[j])});
+            path.push_back(std::uint32_t(nodes_.size() - 1));
+        }
+        max_depth_ = std::max(max_depth_, s.size());
+        node& n = nodes_[path.back()];
+        if (n.tok_begin == n.tok_end) {
+            n.tok_begin = std::uint32_t(ids_.size());
+        }
+        ids_.push_back(id);
+        n.tok_end = std::uint32_t(ids_.size());
+        prev = s;
+    }
+    for (auto idx : path) {
+        nodes_[idx].skip = std::uint32_t(nodes_.size());
+    }
+}
+
+bool token_trie::is_end(token_id id) const {
+    return std::binary_search(end_ids_.begin(), end_ids_.end(), id);
+}
+
+std::shared_ptr<const token_trie> token_trie::from_tokenizer(const tokenizer& tok) {
+    std::vector<std::string> bytes(tok.vocab_size());
+    std::vector<token_id> ends;
+    for (std::size_t i = 0; i < bytes.size(); ++i) {
+        const auto id = token_id(i);
+        if (tok.is_eog(id)) {
+            ends.push_back(id);
+            continue;
+        }
+        const auto k = tok.kind(id);
+        if (k == token_kind::normal || k == token_kind::byte || k == token_kind::user_defined) {
+            bytes[i] = tok.piece(id);
+        }
+    }
+    return std::make_shared<const token_trie>(std::move(bytes), std::move(ends));
+}
+
+std::size_t token_mask::count() const {
+    std::size_t n = 0;
+    for (auto w : words) {
+        n += std::size_t(std::popcount(w));
+    }
+    return n;
+}
+
+void fill_token_mask(const grammar_matcher& m, const token_trie& trie, token_mask& mask,
+                     mask_scratch& s) {
+    mask.reset(trie.vocab_size());
+    if (m.is_complete()) {
+        for (token_id id : trie.end_ids()) {
+            if (std::size_t(id) < trie.vocab_size()) {
+                mask.set(std::size_t(id));
+            }
+        }
+    }
+    if (!m.can_continue()) {
+        return;
+    }
+    const grammar& g = m.rules();
+    const auto& st = m.state();
+    s.pool = m.pool();
+    s.buf.assign(m.stacks().begin() + st.begin, m.stacks().begin() + st.end);
+    s.cursors.resize(trie.max_depth() + 1);
+    s.marks.resize(trie.max_depth() + 1);
+    s.cursors[0] = st;
+    s.cursors[0].begin = 0;
+    s.cursors[0].end = std::uint32_t(s.buf.size());
+    s.marks[0] = {s.pool.size(), s.buf.size()};
+    const auto& nodes = trie.nodes();
+    const auto& ids = trie.ids();
+    for (std::size_t i = 1; i < nodes.size();) {
+        const auto& nd = nodes[i];
+        const std::size_t d = nd.depth;
+        s.pool.resize(s.marks[d - 1].first);
+        s.buf.resize(s.marks[d - 1].second);
+        if (!detail::step_byte(g, s.pool, s.buf, s.cursors[d - 1], nd.byte, s.cursors[d])) {
+            i = nd.skip;
+            continue;
+        }
+        s.marks[d] = {s.pool.size(), s.buf.size()};
+        for (std::uint32_t t = nd.tok_begin; t < nd.tok_end; ++t) {
+            mask.set(std::size_t(ids[t]));
+        }
+        ++i;
+    }
+}
+
+} // namespace radixrt::runtime

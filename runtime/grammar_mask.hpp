@@ -1,0 +1,80 @@
+#pragma once
+// Which tokens a grammar state allows. The vocabulary becomes, once per
+// tokenizer, a byte trie laid out in pre-order (each node knows where its
+// subtree ends); the mask walks it depth-first, stepping a copy of the
+// matcher state one byte per node, and skips a whole subtree as soon as the
+// state dies. Steps only append to scratch buffers, so going back up the
+// trie is a truncation: no state is ever copied on the walk.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/grammar_matcher.hpp"
+#include "runtime/tokenizer.hpp"
+
+namespace radixrt::runtime {
+
+/// The vocabulary as a byte trie. Immutable after construction: share one
+/// per tokenizer between all requests and threads.
+class token_trie {
+  public:
+    /// bytes[id] is what token id stands for; an empty string marks a token
+    /// that is never allowed (control, unused, unknown). end_ids (EOS and
+    /// other end-of-generation tokens) are allowed exactly when the grammar
+    /// is complete.
+    token_trie(std::vector<std::string> bytes, std::vector<token_id> end_ids);
+    /// Pieces of normal, byte (<0xHH>) and user-defined tokens; the
+    /// tokenizer's end-of-generation ids as end_ids.
+    static std::shared_ptr<const token_trie> from_tokenizer(const tokenizer& tok);
+
+    std::size_t vocab_size() const { return bytes_.size(); }
+    const std::string& bytes(token_id id) const { return bytes_[std::size_t(id)]; }
+    bool is_end(token_id id) const;
+    const std::vector<token_id>& end_ids() const { return end_ids_; }
+
+    struct node {
+        std::uint32_t skip;      // index just past this node's subtree
+        std::uint32_t tok_begin; // tokens ending here: ids_[tok_begin, tok_end)
+        std::uint32_t tok_end;
+        std::uint16_t depth;
+        unsigned char byte;
+    };
+    const std::vector<node>& nodes() const { return nodes_; }
+    const std::vector<token_id>& ids() const { return ids_; }
+    std::size_t max_depth() const { return max_depth_; }
+
+  private:
+    std::vector<std::string> bytes_;
+    std::vector<token_id> end_ids_; // sorted
+    std::vector<node> nodes_;       // nodes_[0] is the root (the empty prefix)
+    std::vector<token_id> ids_;
+    std::size_t max_depth_ = 0;
+};
+
+/// A set of token ids, one bit each.
+struct token_mask {
+    std::vector<std::uint64_t> words;
+    void reset(std::size_t n) { words.assign((n + 63) / 64, 0); }
+    void set(std::size_t id) { words[id >> 6] |= std::uint64_t(1) << (id & 63); }
+    bool test(std::size_t id) const {
+        return (id >> 6) < words.size() && ((words[id >> 6] >> (id & 63)) & 1);
+    }
+    std::size_t count() const;
+};
+
+/// Reusable buffers of the walk (keep one per request to avoid allocation).
+struct mask_scratch {
+    std::vector<detail::stack_node> pool;
+    std::vector<std::uint32_t> buf;
+    std::vector<detail::cursor> cursors;                   // by trie depth
+    std::vector<std::pair<std::size_t, std::size_t>> marks; // (pool, buf) sizes by depth
+};
+
+/// Fills mask (resized to the vocabulary) with the tokens whose bytes the
+/// matcher accepts from its current state, plus the end ids when it is
+/// complete. Equal to trying accept_bytes on a copy for every token.
+void fill_token_mask(const grammar_matcher& m, const token_trie& trie, token_mask& mask,
+                     mask_scratch& scratch);
+
+} // namespace radixrt::runtime

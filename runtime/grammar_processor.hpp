@@ -1,0 +1,42 @@
+#pragma once
+// The logit_processor that constrains a request to a grammar: before each
+// token it advances its matcher over the tokens generated since its last
+// call, then sets the logit of every token the grammar does not allow to
+// -infinity. EOS (and the other end-of-generation tokens) stay allowed only
+// once the grammar is complete, so a grammar that cannot continue leaves
+// EOS as the only choice and the request ends by itself.
+#include <cstddef>
+#include <memory>
+#include <span>
+
+#include "radixrt/request.hpp"
+#include "runtime/grammar_mask.hpp"
+
+namespace radixrt::runtime {
+
+class grammar_processor final : public logit_processor {
+  public:
+    grammar_processor(std::shared_ptr<const grammar> g, std::shared_ptr<const token_trie> vocab);
+
+    /// Throws when a generated token does not match the grammar (it was not
+    /// sampled from this processor's mask) or the grammar is too ambiguous.
+    void process(std::span<const std::int32_t> generated, std::span<float> logits) override;
+
+    /// Root is fully matched by the tokens seen so far (or an end token was
+    /// generated after it): the engine may stop the request here.
+    bool is_complete() const { return matcher_.is_complete(); }
+    /// Some more text is allowed after what was generated.
+    bool can_continue() const { return matcher_.can_continue(); }
+    const grammar_matcher& matcher() const { return matcher_; }
+
+  private:
+    void catch_up(std::span<const std::int32_t> generated);
+
+    grammar_matcher matcher_;
+    std::shared_ptr<const token_trie> vocab_;
+    std::size_t seen_ = 0; // tokens of `generated` already fed to the matcher
+    token_mask mask_;
+    mask_scratch scratch_;
+};
+
+} // namespace radixrt::runtime

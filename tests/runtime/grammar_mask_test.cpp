@@ -1,0 +1,176 @@
+#include "runtime/grammar_mask.hpp"
+
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "runtime/grammar_processor.hpp"
+
+namespace rr = radixrt::runtime;
+
+namespace {
+
+const char* json_grammar = R"g(root ::= object
+value ::= object | array | string | number | ("true" | "false" | "null") ws
+object ::= "{" ws ( member ( "," ws member )* )? "}" ws
+member ::= string ":" ws value
+array ::= "[" ws ( value ( "," ws value )* )? "]" ws
+string ::= "\"" ( [^"\\\x00-\x1f] | "\\" ["\\/bfnrt] | "\\u" [0-9a-fA-F]{4} )* "\"" ws
+number ::= "-"? ( "0" | [1-9] [0-9]{0,15} ) ( "." [0-9]+ )? ( [eE] [-+]? [0-9]+ )? ws
+ws ::= [ \t\n]{0,20})g";
+
+// The reference: try every token on a copy of the state.
+rr::token_mask brute_force(const rr::grammar_matcher& m, const rr::token_trie& trie) {
+    rr::token_mask mask;
+    mask.reset(trie.vocab_size());
+    for (std::size_t id = 0; id < trie.vocab_size(); ++id) {
+        if (trie.is_end(rr::token_id(id))) {
+            if (m.is_complete()) {
+                mask.set(id);
+            }
+            continue;
+        }
+        const auto& b = trie.bytes(rr::token_id(id));
+        rr::grammar_matcher copy = m;
+        if (!b.empty() && copy.accept_bytes(b)) {
+            mask.set(id);
+        }
+    }
+    return mask;
+}
+
+// Every byte alone, common pieces of JSON, multi-byte characters whole and
+// cut, a control token (empty) and an end token.
+std::shared_ptr<const rr::token_trie> small_vocab() {
+    std::vector<std::string> v;
+    for (int b = 0; b < 256; ++b) {
+        v.push_back(std::string(1, char(b)));
+    }
+    for (const char* s : {"{", "{\"", "\":", "\": \"", "\",", "\"}", "}", "true", "false", "null",
+                          "nu", "ll", "12", "0.", "e+", "-1", "\\u00", "\\n", "é", "日本", "😀",
+                          "\xF0\x9F", "\x98\x80", "a", "ab", "abc", "[", "[]", "],", " ", "\n  ",
+                          "{\"a\": 1}", "\"\"", ",\"", "ws", "x\"", "\"x"}) {
+        v.push_back(s);
+    }
+    v.push_back("");       // control
+    v.push_back("<eos>");  // end id below
+    const auto eos = rr::token_id(v.size() - 1);
+    return std::make_shared<const rr::token_trie>(std::move(v), std::vector<rr::token_id>{eos});
+}
+
+// Random walks: at each step pick a random allowed non-end token.
+void check_random_walks(const std::shared_ptr<const rr::grammar>& g, const rr::token_trie& trie,
+                        int walks, int steps, std::uint32_t seed) {
+    std::mt19937 rng(seed);
+    rr::mask_scratch scratch;
+    for (int w = 0; w < walks; ++w) {
+        rr::grammar_matcher m(g);
+        for (int s = 0; s < steps; ++s) {
+            rr::token_mask fast;
+            rr::fill_token_mask(m, trie, fast, scratch);
+            const auto ref = brute_force(m, trie);
+            ASSERT_EQ(fast.words, ref.words) << "walk " << w << " step " << s;
+            std::vector<std::size_t> allowed;
+            for (std::size_t id = 0; id < trie.vocab_size(); ++id) {
+                if (fast.test(id) && !trie.is_end(rr::token_id(id))) {
+                    allowed.push_back(id);
+                }
+            }
+            if (allowed.empty()) {
+                break;
+            }
+            const auto pick = allowed[rng() % allowed.size()];
+            ASSERT_TRUE(m.accept_bytes(trie.bytes(rr::token_id(pick))));
+        }
+    }
+}
+
+std::shared_ptr<const rr::token_trie> qwen2() {
+    static const auto trie = rr::token_trie::from_tokenizer(rr::tokenizer::from_gguf(
+        rr::gguf_file::open(std::string(RADIXRT_TESTDATA_DIR) + "/vocab/ggml-vocab-qwen2.gguf")));
+    return trie;
+}
+
+} // namespace
+
+TEST(token_trie, layout) {
+    rr::token_trie t({"ab", "a", "b", "", "ab", "abc"}, {3});
+    EXPECT_EQ(t.nodes().size(), 5u); // root, a, ab, abc, b
+    EXPECT_EQ(t.nodes()[0].skip, 5u);
+    EXPECT_EQ(t.nodes()[1].skip, 4u); // a's subtree: a, ab, abc
+    EXPECT_EQ(t.nodes()[2].tok_end - t.nodes()[2].tok_begin, 2u); // "ab" twice
+    EXPECT_TRUE(t.is_end(3));
+    EXPECT_EQ(t.max_depth(), 3u);
+}
+
+TEST(grammar_mask, equals_brute_force_on_a_small_vocabulary) {
+    const auto trie = small_vocab();
+    check_random_walks(rr::grammar::parse(json_grammar), *trie, 30, 40, 1);
+    check_random_walks(rr::grammar::parse("root ::= [0-9]{1,3} (\"é\" | \"日本\" | [😀-😂])* \"x\"?"),
+                       *trie, 30, 12, 2);
+    check_random_walks(rr::grammar::parse("root ::= (\"ab\" | \"a\" \"bc\"?)+ ws\nws ::= \" \"?"),
+                       *trie, 30, 12, 3);
+}
+
+TEST(grammar_mask, end_token_only_when_complete) {
+    const auto trie = small_vocab();
+    const auto eos = trie->end_ids().front();
+    rr::grammar_matcher m(rr::grammar::parse("root ::= \"null\""));
+    rr::token_mask mask;
+    rr::mask_scratch scratch;
+    rr::fill_token_mask(m, *trie, mask, scratch);
+    EXPECT_FALSE(mask.test(std::size_t(eos)));
+    EXPECT_TRUE(mask.test(256 + 9)); // "null": the 10th piece after the bytes
+    ASSERT_TRUE(m.accept_bytes("null"));
+    rr::fill_token_mask(m, *trie, mask, scratch);
+    EXPECT_TRUE(mask.test(std::size_t(eos)));
+    EXPECT_EQ(mask.count(), 1u);
+}
+
+TEST(grammar_mask, real_bpe_vocabulary) {
+    const auto trie = qwen2();
+    ASSERT_GT(trie->vocab_size(), 150000u);
+    const auto g = rr::grammar::parse(json_grammar);
+    rr::mask_scratch scratch;
+    for (const char* prefix : {"", "{\"", "{\"name\": \"Jo", "{\"n\": 12", "{\"a\": [tr",
+                               "{\"a\": \"\xE6\x97"}) {
+        rr::grammar_matcher m(g);
+        ASSERT_TRUE(m.accept_bytes(prefix)) << prefix;
+        rr::token_mask fast;
+        rr::fill_token_mask(m, *trie, fast, scratch);
+        EXPECT_EQ(fast.words, brute_force(m, *trie).words) << prefix;
+        EXPECT_GT(fast.count(), 0u) << prefix;
+    }
+}
+
+TEST(grammar_processor, masks_and_catches_up) {
+    const auto trie = small_vocab();
+    const auto eos = trie->end_ids().front();
+    rr::grammar_processor p(rr::grammar::parse("root ::= \"ab\" \"c\"?"), trie);
+    std::vector<float> logits(trie->vocab_size() + 3, 0.0f); // padded rows stay masked
+    std::vector<std::int32_t> generated;
+    p.process(generated, logits);
+    EXPECT_EQ(logits['a'], 0.0f);
+    EXPECT_TRUE(std::isinf(logits['b']));
+    EXPECT_TRUE(std::isinf(logits.back()));
+    EXPECT_TRUE(std::isinf(logits[std::size_t(eos)]));
+    generated.push_back('a');
+    generated.push_back('b'); // two tokens at once: as after a preemption
+    std::fill(logits.begin(), logits.end(), 0.0f);
+    p.process(generated, logits);
+    EXPECT_TRUE(p.is_complete());
+    EXPECT_EQ(logits['c'], 0.0f);
+    EXPECT_EQ(logits[std::size_t(eos)], 0.0f);
+    EXPECT_TRUE(std::isinf(logits['a']));
+    generated.push_back(eos);
+    EXPECT_NO_THROW(p.process(generated, logits));
+    generated.push_back('x');
+    EXPECT_THROW(p.process(generated, logits), std::invalid_argument);
+    // A fresh sequence (shorter span) starts the matcher again.
+    std::vector<std::int32_t> again{'a'};
+    std::fill(logits.begin(), logits.end(), 0.0f);
+    p.process(again, logits);
+    EXPECT_FALSE(p.is_complete());
+    EXPECT_EQ(logits['b'], 0.0f);
+}
