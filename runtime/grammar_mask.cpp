@@ -82,6 +82,113 @@ std::size_t token_mask::count() const {
     return n;
 }
 
+namespace {
+
+// The same stacks, in the same order, and the same completion flag.
+bool same_state(const std::vector<detail::stack_node>& pool, const std::vector<std::uint32_t>& buf,
+                const detail::cursor& a, const detail::cursor& b) {
+    if (a.end - a.begin != b.end - b.begin || a.accepted != b.accepted) {
+        return false;
+    }
+    for (std::uint32_t k = 0; k < a.end - a.begin; ++k) {
+        // Frames pushed anew can equal old ones: compare down to a shared frame.
+        for (std::uint32_t x = buf[a.begin + k], y = buf[b.begin + k]; x != y;) {
+            if (x == detail::no_node || y == detail::no_node || pool[x].pos != pool[y].pos) {
+                return false;
+            }
+            x = pool[x].parent;
+            y = pool[y].parent;
+        }
+    }
+    return true;
+}
+
+// Every top's set holds all of U+0080..U+10FFFF or none of it: then all
+// non-ASCII code points lead where one does.
+bool wide_uniform(const grammar& g, const mask_scratch& s, const detail::cursor& c) {
+    for (std::uint32_t k = c.begin; k < c.end; ++k) {
+        const auto& set = g.sets[g.elems[s.pool[s.buf[k]].pos].value];
+        const bool any = set.intersects(0x80, 0x10FFFF);
+        const bool all = std::any_of(set.ranges.begin(), set.ranges.end(), [](const auto& r) {
+            return r.first <= 0x80 && r.second >= 0x10FFFF;
+        });
+        if (any != all) {
+            return false;
+        }
+    }
+    return true;
+}
+
+bool has(const std::array<std::uint64_t, 2>& bits, unsigned b) { return (bits[b >> 6] >> (b & 63)) & 1; }
+void put(std::array<std::uint64_t, 2>& bits, unsigned b) { bits[b >> 6] |= std::uint64_t(1) << (b & 63); }
+
+// One trie edge: parent --byte--> out. Returns false when the state dies.
+// Uses and fills the loop classes (see the header).
+bool walk_step(const grammar& g, mask_scratch& s, std::size_t d, unsigned char byte) {
+    detail::cursor& parent = s.cursors[d - 1];
+    detail::cursor& out = s.cursors[d];
+    const bool ascii = parent.need == 0 && byte < 0x80;
+    const bool completes = parent.need == 1 && (byte & 0xC0) == 0x80;
+    if (ascii || completes) {
+        if (parent.cls == detail::no_node) {
+            parent.cls = std::uint32_t(s.loops.size());
+            s.loops.push_back({0, 0});
+            s.not_loops.push_back({0, 0});
+            s.wide_loops.push_back(false);
+        }
+        if (completes && s.wide_loops[parent.cls]) {
+            const char32_t cp = (parent.partial << 6) | (byte & 0x3Fu);
+            if (!detail::valid_code_point(cp, parent.len)) {
+                return false;
+            }
+            out = parent;
+            out.partial = 0;
+            out.need = 0;
+            return true;
+        }
+        if (ascii && has(s.loops[parent.cls], byte)) {
+            out = parent;
+            return true;
+        }
+        if (ascii && has(s.not_loops[parent.cls], byte)) {
+            return detail::step_byte(g, s.pool, s.buf, parent, byte, out);
+        }
+        const auto cls = parent.cls;
+        if (!detail::step_byte(g, s.pool, s.buf, parent, byte, out)) {
+            return false;
+        }
+        // A completed code point compares with the state before its lead
+        // byte: a partial cursor keeps that state's slice, flag and class.
+        if (out.need == 0 && same_state(s.pool, s.buf, parent, out)) {
+            s.pool.resize(s.marks[d - 1].first);
+            s.buf.resize(s.marks[d - 1].second);
+            out = parent;
+            out.partial = 0;
+            out.need = 0;
+            if (ascii) {
+                put(s.loops[cls], byte);
+            } else {
+                s.wide_loops[cls] = wide_uniform(g, s, out);
+            }
+            return true;
+        }
+        out.cls = detail::no_node;
+        if (ascii) {
+            put(s.not_loops[cls], byte);
+        }
+        return true;
+    }
+    if (!detail::step_byte(g, s.pool, s.buf, parent, byte, out)) {
+        return false;
+    }
+    if (out.need == 0) {
+        out.cls = detail::no_node;
+    }
+    return true;
+}
+
+} // namespace
+
 void fill_token_mask(const grammar_matcher& m, const token_trie& trie, token_mask& mask,
                      mask_scratch& s) {
     mask.reset(trie.vocab_size());
@@ -101,7 +208,11 @@ void fill_token_mask(const grammar_matcher& m, const token_trie& trie, token_mas
     s.buf.assign(m.stacks().begin() + st.begin, m.stacks().begin() + st.end);
     s.cursors.resize(trie.max_depth() + 1);
     s.marks.resize(trie.max_depth() + 1);
+    s.loops.clear();
+    s.not_loops.clear();
+    s.wide_loops.clear();
     s.cursors[0] = st;
+    s.cursors[0].cls = detail::no_node;
     s.cursors[0].begin = 0;
     s.cursors[0].end = std::uint32_t(s.buf.size());
     s.marks[0] = {s.pool.size(), s.buf.size()};
@@ -112,7 +223,7 @@ void fill_token_mask(const grammar_matcher& m, const token_trie& trie, token_mas
         const std::size_t d = nd.depth;
         s.pool.resize(s.marks[d - 1].first);
         s.buf.resize(s.marks[d - 1].second);
-        if (!detail::step_byte(g, s.pool, s.buf, s.cursors[d - 1], nd.byte, s.cursors[d])) {
+        if (!walk_step(g, s, d, nd.byte)) {
             i = nd.skip;
             continue;
         }

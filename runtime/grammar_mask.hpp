@@ -5,6 +5,14 @@
 // matcher state one byte per node, and skips a whole subtree as soon as the
 // state dies. Steps only append to scratch buffers, so going back up the
 // trie is a truncation: no state is ever copied on the walk.
+//
+// Inside a JSON string nearly every token is allowed, and stepping the
+// state for each of the ~500k trie nodes of a 150k vocabulary costs more
+// than a decode step. But there the state is a fixed point: reading a plain
+// character (or completing a multi-byte one) gives back the same stacks. So
+// each state seen on a walk gets a loop class that remembers which ASCII
+// bytes loop; a looping byte then costs a bit test and a cursor copy.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -69,6 +77,10 @@ struct mask_scratch {
     std::vector<std::uint32_t> buf;
     std::vector<detail::cursor> cursors;                   // by trie depth
     std::vector<std::pair<std::size_t, std::size_t>> marks; // (pool, buf) sizes by depth
+    // Per loop class: ASCII bytes known to lead back to the same state, and
+    // bytes known not to.
+    std::vector<std::array<std::uint64_t, 2>> loops, not_loops;
+    std::vector<bool> wide_loops; // every non-ASCII code point loops
 };
 
 /// Fills mask (resized to the vocabulary) with the tokens whose bytes the

@@ -93,6 +93,7 @@ bool step_byte(const grammar& g, std::vector<stack_node>& pool, std::vector<std:
                const cursor& in, unsigned char byte, cursor& out) {
     std::uint32_t partial = 0;
     std::uint8_t need = 0;
+    std::uint8_t len = in.len;
     if (in.need == 0) {
         if (byte < 0x80) {
             return advance(g, pool, buf, in, byte, out);
@@ -103,6 +104,7 @@ bool step_byte(const grammar& g, std::vector<stack_node>& pool, std::vector<std:
             return false; // a continuation byte or an invalid lead byte
         }
         partial = byte & (0x3Fu >> need);
+        len = std::uint8_t(need + 1);
     } else {
         if ((byte & 0xC0) != 0x80) {
             return false;
@@ -110,7 +112,7 @@ bool step_byte(const grammar& g, std::vector<stack_node>& pool, std::vector<std:
         partial = (in.partial << 6) | (byte & 0x3Fu);
         need = std::uint8_t(in.need - 1);
         if (need == 0) {
-            if (partial > 0x10FFFF || (partial >= 0xD800 && partial <= 0xDFFF)) {
+            if (!valid_code_point(partial, in.len)) {
                 return false;
             }
             return advance(g, pool, buf, in, partial, out);
@@ -118,9 +120,14 @@ bool step_byte(const grammar& g, std::vector<stack_node>& pool, std::vector<std:
     }
     // Mid-sequence: keep the stacks, and live only if some top can accept a
     // code point that starts with these bits.
-    out = cursor{in.begin, in.end, partial, need, false};
-    const char32_t lo = partial << (6 * need);
-    const char32_t hi = lo | ((char32_t(1) << (6 * need)) - 1);
+    out = cursor{in.begin, in.end, partial, need, len, in.accepted, in.cls};
+    const char32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    const char32_t lo = std::max<char32_t>(partial << (6 * need), min);
+    const char32_t hi = std::min<char32_t>(partial << (6 * need) | ((char32_t(1) << (6 * need)) - 1),
+                                           0x10FFFF);
+    if (lo > hi) {
+        return false;
+    }
     for (std::uint32_t k = in.begin; k < in.end; ++k) {
         if (g.sets[g.elems[pool[buf[k]].pos].value].intersects(lo, hi)) {
             return true;

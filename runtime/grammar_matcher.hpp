@@ -37,7 +37,9 @@ struct cursor {
     std::uint32_t begin = 0, end = 0;
     std::uint32_t partial = 0; // bits of the code point read so far
     std::uint8_t need = 0;     // continuation bytes still expected
-    bool accepted = false;     // root matched completely by the bytes so far
+    std::uint8_t len = 0;      // length of the sequence in progress
+    bool accepted = false;     // root matched by the last complete code point
+    std::uint32_t cls = no_node; // mask walk only: the loop class (grammar_mask.cpp)
 };
 
 /// Reads one byte: appends the successor stacks (if a code point completes)
@@ -45,6 +47,13 @@ struct cursor {
 /// grammar_error when the stack set exceeds max_stacks.
 bool step_byte(const grammar& g, std::vector<stack_node>& pool, std::vector<std::uint32_t>& buf,
                const cursor& in, unsigned char byte, cursor& out);
+
+/// A complete sequence of len bytes decodes to cp: no overlong form, no
+/// surrogate, nothing above U+10FFFF.
+inline bool valid_code_point(char32_t cp, unsigned len) {
+    const char32_t min = len <= 1 ? 0 : len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+    return cp >= min && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+}
 
 /// The start state: root's alternatives expanded.
 cursor start(const grammar& g, std::vector<stack_node>& pool, std::vector<std::uint32_t>& buf);
@@ -62,6 +71,7 @@ class grammar_matcher {
     /// mismatch returns false and leaves the state as it was.
     bool accept_bytes(std::string_view bytes);
     /// The bytes so far form a complete sentence of root: decoding may stop.
+    /// (Mid-code-point the last flag is kept but does not count.)
     bool is_complete() const { return state_.accepted && state_.need == 0; }
     /// Some non-empty continuation is still possible.
     bool can_continue() const { return state_.end > state_.begin; }

@@ -66,11 +66,12 @@ void check_random_walks(const std::shared_ptr<const rr::grammar>& g, const rr::t
     rr::mask_scratch scratch;
     for (int w = 0; w < walks; ++w) {
         rr::grammar_matcher m(g);
+        std::string text;
         for (int s = 0; s < steps; ++s) {
             rr::token_mask fast;
             rr::fill_token_mask(m, trie, fast, scratch);
             const auto ref = brute_force(m, trie);
-            ASSERT_EQ(fast.words, ref.words) << "walk " << w << " step " << s;
+            ASSERT_EQ(fast.words, ref.words) << "walk " << w << " step " << s << " after " << text;
             std::vector<std::size_t> allowed;
             for (std::size_t id = 0; id < trie.vocab_size(); ++id) {
                 if (fast.test(id) && !trie.is_end(rr::token_id(id))) {
@@ -82,6 +83,7 @@ void check_random_walks(const std::shared_ptr<const rr::grammar>& g, const rr::t
             }
             const auto pick = allowed[rng() % allowed.size()];
             ASSERT_TRUE(m.accept_bytes(trie.bytes(rr::token_id(pick))));
+            text += trie.bytes(rr::token_id(pick));
         }
     }
 }

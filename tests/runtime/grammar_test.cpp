@@ -157,6 +157,12 @@ TEST(grammar_matcher, utf8_split_anywhere) {
     EXPECT_FALSE(dead.accept_bytes("a\xE2")); // no member starts with E2 (U+2000..)
     EXPECT_FALSE(dead.accept_bytes("a\x80")); // a lone continuation byte
     EXPECT_FALSE(dead.accept_bytes("a\xFF"));
+    EXPECT_FALSE(dead.accept_bytes("a\xF0\x80"));         // overlong: dies at once
+    EXPECT_FALSE(dead.accept_bytes("a\xC1\x81"));         // overlong 'A'
+    EXPECT_FALSE(dead.accept_bytes("a\xF4\x90"));         // above U+10FFFF
+    const auto any = rr::grammar::parse("root ::= .");
+    EXPECT_FALSE(rr::grammar_matcher(any).accept_bytes("\xED\xA0\x80")); // a surrogate
+    EXPECT_FALSE(rr::grammar_matcher(any).accept_bytes("\xE0\x81\x81")); // overlong
 }
 
 TEST(grammar_matcher, completion_and_continuation) {
