@@ -37,7 +37,21 @@ void char_set::normalize(bool negated) {
         }
         merged = std::move(comp);
     }
-    ranges = std::move(merged);
+    // Surrogates never decode from valid UTF-8: leaving them out lets a
+    // partial sequence (ED A0..) die at once instead of one byte later.
+    ranges.clear();
+    for (const auto& r : merged) {
+        if (r.second < 0xD800 || r.first > 0xDFFF) {
+            ranges.push_back(r);
+            continue;
+        }
+        if (r.first < 0xD800) {
+            ranges.emplace_back(r.first, char32_t(0xD7FF));
+        }
+        if (r.second > 0xDFFF) {
+            ranges.emplace_back(char32_t(0xE000), r.second);
+        }
+    }
     ascii = {0, 0};
     for (char32_t c = 0; c < 128; ++c) {
         for (const auto& r : ranges) {
@@ -66,6 +80,15 @@ bool char_set::contains(char32_t c) const {
 bool char_set::intersects(char32_t lo, char32_t hi) const {
     for (const auto& r : ranges) {
         if (r.first <= hi && lo <= r.second) {
+            return true;
+        }
+    }
+    return false;
+}
+
+bool char_set::covers(char32_t lo, char32_t hi) const {
+    for (const auto& r : ranges) {
+        if (r.first <= lo && hi <= r.second) {
             return true;
         }
     }

@@ -57,11 +57,13 @@ struct char_set {
     std::array<std::uint64_t, 2> ascii = {0, 0};
 
     /// Sorts and merges ranges, complements them over [0, 0x10FFFF] when
-    /// negated, and fills the bitmap.
+    /// negated, drops the surrogates D800..DFFF, and fills the bitmap.
     void normalize(bool negated);
     bool contains(char32_t c) const;
     /// True when some member lies in [lo, hi].
     bool intersects(char32_t lo, char32_t hi) const;
+    /// True when every code point of [lo, hi] is a member.
+    bool covers(char32_t lo, char32_t hi) const;
 };
 
 } // namespace detail

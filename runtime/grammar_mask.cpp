@@ -103,15 +103,13 @@ bool same_state(const std::vector<detail::stack_node>& pool, const std::vector<s
     return true;
 }
 
-// Every top's set holds all of U+0080..U+10FFFF or none of it: then all
-// non-ASCII code points lead where one does.
+// Every top's set holds all non-ASCII scalar values or none of them: then
+// all non-ASCII code points lead where one does.
 bool wide_uniform(const grammar& g, const mask_scratch& s, const detail::cursor& c) {
     for (std::uint32_t k = c.begin; k < c.end; ++k) {
         const auto& set = g.sets[g.elems[s.pool[s.buf[k]].pos].value];
         const bool any = set.intersects(0x80, 0x10FFFF);
-        const bool all = std::any_of(set.ranges.begin(), set.ranges.end(), [](const auto& r) {
-            return r.first <= 0x80 && r.second >= 0x10FFFF;
-        });
+        const bool all = set.covers(0x80, 0xD7FF) && set.covers(0xE000, 0x10FFFF);
         if (any != all) {
             return false;
         }

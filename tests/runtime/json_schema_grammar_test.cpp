@@ -1,0 +1,348 @@
+#include "runtime/json_schema_grammar.hpp"
+
+#include <chrono>
+#include <random>
+#include <regex>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/grammar_mask.hpp"
+#include "runtime/json_schema_detail.hpp"
+
+namespace rr = radixrt::runtime;
+using nlohmann::json;
+
+namespace {
+
+// An independent validator for the keywords the table uses.
+class validator {
+  public:
+    explicit validator(json root) : root_(std::move(root)) {}
+    bool valid(const json& v) const { return check(root_, v); }
+
+  private:
+    static std::size_t code_points(const std::string& s) {
+        std::size_t n = 0;
+        for (unsigned char c : s) {
+            n += (c & 0xC0) != 0x80;
+        }
+        return n;
+    }
+    static bool real_date(const std::string& s) {
+        const std::regex re(R"(\d{4}-\d{2}-\d{2})");
+        if (!std::regex_match(s, re)) {
+            return false;
+        }
+        const std::chrono::year_month_day d{std::chrono::year(std::stoi(s.substr(0, 4))),
+                                            std::chrono::month(unsigned(std::stoi(s.substr(5, 2)))),
+                                            std::chrono::day(unsigned(std::stoi(s.substr(8, 2))))};
+        return d.ok();
+    }
+    static bool format_ok(const std::string& f, const std::string& s) {
+        if (f == "date") {
+            return real_date(s);
+        }
+        if (f == "uuid") {
+            return std::regex_match(s, std::regex("[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"));
+        }
+        if (f == "date-time") {
+            const std::regex re(R"((\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))");
+            std::smatch m;
+            return std::regex_match(s, m, re) && real_date(m[1].str());
+        }
+        return false;
+    }
+    bool type_ok(const std::string& t, const json& v) const {
+        return (t == "object" && v.is_object()) || (t == "array" && v.is_array()) ||
+               (t == "string" && v.is_string()) || (t == "number" && v.is_number()) ||
+               (t == "integer" && v.is_number_integer()) || (t == "boolean" && v.is_boolean()) ||
+               (t == "null" && v.is_null());
+    }
+    bool check(const json& s, const json& v) const {
+        if (s.contains("$ref")) {
+            const std::string ref = s["$ref"];
+            return check(root_["$defs"][ref.substr(ref.rfind('/') + 1)], v);
+        }
+        if (s.contains("anyOf")) {
+            for (const auto& sub : s["anyOf"]) {
+                if (check(sub, v)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (s.contains("oneOf")) {
+            int n = 0;
+            for (const auto& sub : s["oneOf"]) {
+                n += check(sub, v);
+            }
+            return n == 1;
+        }
+        if (s.contains("const") && s["const"] != v) {
+            return false;
+        }
+        if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) {
+            return false;
+        }
+        if (s.contains("type")) {
+            bool any = false;
+            for (const auto& t : s["type"].is_array() ? s["type"] : json::array({s["type"]})) {
+                any = any || type_ok(t.get<std::string>(), v);
+            }
+            if (!any) {
+                return false;
+            }
+        }
+        if (v.is_string()) {
+            const std::string str = v;
+            const auto n = code_points(str);
+            if ((s.contains("minLength") && n < s["minLength"]) ||
+                (s.contains("maxLength") && n > s["maxLength"]) ||
+                (s.contains("pattern") && !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) ||
+                (s.contains("format") && !format_ok(s["format"], str))) {
+                return false;
+            }
+        }
+        if (v.is_number()) {
+            const double x = v;
+            if ((s.contains("minimum") && x < s["minimum"]) || (s.contains("maximum") && x > s["maximum"]) ||
+                (s.contains("exclusiveMinimum") && x <= s["exclusiveMinimum"]) ||
+                (s.contains("exclusiveMaximum") && x >= s["exclusiveMaximum"])) {
+                return false;
+            }
+        }
+        if (v.is_array()) {
+            if ((s.contains("minItems") && v.size() < s["minItems"]) ||
+                (s.contains("maxItems") && v.size() > s["maxItems"])) {
+                return false;
+            }
+            for (const auto& item : v) {
+                if (s.contains("items") && !check(s["items"], item)) {
+                    return false;
+                }
+            }
+        }
+        if (v.is_object()) {
+            for (const auto& r : s.value("required", json::array())) {
+                if (!v.contains(r.get<std::string>())) {
+                    return false;
+                }
+            }
+            const json props = s.value("properties", json::object());
+            for (const auto& [k, item] : v.items()) {
+                if (props.contains(k)) {
+                    if (!check(props[k], item)) {
+                        return false;
+                    }
+                } else if (s.contains("additionalProperties")) {
+                    const auto& ap = s["additionalProperties"];
+                    if (ap.is_boolean() ? !ap.get<bool>() : !check(ap, item)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+    json root_;
+};
+
+// Every byte is a token, plus an end token: the walk can produce anything.
+std::shared_ptr<const rr::token_trie> byte_vocab() {
+    std::vector<std::string> v;
+    for (int b = 0; b < 256; ++b) {
+        v.push_back(std::string(1, char(b)));
+    }
+    v.push_back("");
+    return std::make_shared<const rr::token_trie>(std::move(v), std::vector<rr::token_id>{256});
+}
+
+// A random walk through the grammar's masks; after `budget` bytes it leans
+// to closing characters so most walks finish. Empty when it did not.
+std::string random_sentence(const std::shared_ptr<const rr::grammar>& g, const rr::token_trie& trie,
+                            std::mt19937& rng, std::size_t budget) {
+    rr::grammar_matcher m(g);
+    rr::token_mask mask;
+    rr::mask_scratch scratch;
+    std::string out;
+    const std::string closers = "\"}]0123456789";
+    while (out.size() < budget * 8) {
+        if (m.is_complete() && (rng() % 4 == 0 || out.size() > budget || !m.can_continue())) {
+            return out;
+        }
+        rr::fill_token_mask(m, trie, mask, scratch);
+        std::vector<int> allowed, closing;
+        for (int b = 0; b < 256; ++b) {
+            if (mask.test(std::size_t(b))) {
+                allowed.push_back(b);
+                if (closers.find(char(b)) != std::string::npos) {
+                    closing.push_back(b);
+                }
+            }
+        }
+        if (allowed.empty()) {
+            ADD_FAILURE() << "dead state after: " << out;
+            return {};
+        }
+        const auto& from = out.size() > budget && !closing.empty() ? closing : allowed;
+        const char c = char(from[rng() % from.size()]);
+        EXPECT_TRUE(m.accept_bytes(std::string(1, c)));
+        out += c;
+    }
+    return {};
+}
+
+void check_schema(const std::string& schema, int samples, std::uint32_t seed) {
+    SCOPED_TRACE(schema);
+    const auto g = rr::json_schema_grammar(schema);
+    const auto trie = byte_vocab();
+    const validator val(json::parse(schema));
+    std::mt19937 rng(seed);
+    int finished = 0;
+    for (int i = 0; i < samples; ++i) {
+        const std::string s = random_sentence(g, *trie, rng, 60);
+        if (s.empty()) {
+            continue;
+        }
+        ++finished;
+        json v;
+        ASSERT_NO_THROW(v = json::parse(s)) << s;
+        EXPECT_TRUE(val.valid(v)) << s;
+    }
+    EXPECT_GT(finished, samples / 2);
+}
+
+} // namespace
+
+TEST(json_schema_grammar, random_instances_are_valid) {
+    const char* schemas[] = {
+        R"({"type":"object","properties":{"name":{"type":"string","minLength":1,"maxLength":12},
+            "age":{"type":"integer","minimum":0,"maximum":130},
+            "email":{"type":"string","pattern":"^[a-z]+@[a-z]+\\.(com|org)$"},
+            "tags":{"type":"array","items":{"type":"string","enum":["a","b","c"]},"minItems":1,"maxItems":3}},
+            "required":["name","age"],"additionalProperties":false})",
+        R"({"type":"object","properties":{"id":{"type":"string","format":"uuid"},
+            "when":{"type":"string","format":"date-time"},"day":{"type":"string","format":"date"},
+            "n":{"type":"number"},"ok":{"type":"boolean"},"nothing":{"type":"null"}},
+            "required":["id","when","day","n","ok","nothing"]})",
+        R"({"$defs":{"node":{"type":"object","properties":{
+            "v":{"type":"integer","exclusiveMinimum":-5,"exclusiveMaximum":1000},
+            "kids":{"type":"array","items":{"$ref":"#/$defs/node"},"maxItems":2}},
+            "required":["v"],"additionalProperties":false}},"$ref":"#/$defs/node"})",
+        R"({"anyOf":[{"type":"integer","minimum":-20,"maximum":-3},{"type":"string","const":"x"},
+            {"type":"array","items":{"type":["integer","null"]}}]})",
+        R"({"enum":[{"a":[1,2]},"s\"q\n",3.5,null,true]})",
+        R"({"type":"object","properties":{"a":{"type":"integer"}},"additionalProperties":{"type":"boolean"}})",
+        R"({"type":"object"})",
+        R"({"type":"array","items":{"type":"string","maxLength":3},"minItems":2,"maxItems":4})",
+        R"({"oneOf":[{"type":"boolean"},{"type":"object","properties":{"k":{"const":1}},"required":["k"]}]})",
+        R"({"type":"integer","minimum":-1234567,"maximum":98765432})",
+        R"({"type":"object","properties":{"p":{"type":"string","pattern":"[0-9]{2}x?"},
+            "q":{"type":"string","pattern":"^(ab|c+)*$"}},"required":["p","q"]})",
+        R"({"type":"object","properties":{"x":{"type":"string"},"y":{"type":"string"}},"required":["y"]})",
+    };
+    std::uint32_t seed = 1;
+    for (const char* s : schemas) {
+        check_schema(s, 40, seed++);
+    }
+}
+
+TEST(json_schema_grammar, json_object_mode) {
+    const auto g = rr::json_object_grammar();
+    const auto trie = byte_vocab();
+    std::mt19937 rng(7);
+    for (int i = 0; i < 30; ++i) {
+        const auto s = random_sentence(g, *trie, rng, 60);
+        if (!s.empty()) {
+            json v;
+            ASSERT_NO_THROW(v = json::parse(s)) << s;
+            EXPECT_TRUE(v.is_object());
+        }
+    }
+}
+
+TEST(json_schema_grammar, integer_ranges_are_exact) {
+    const std::pair<std::int64_t, std::int64_t> ranges[] = {
+        {0, 0}, {0, 9}, {3, 7}, {-20, -3}, {-5, 5}, {7, 123}, {10, 99}, {19, 1001}, {-1000, -1}, {0, 100000}};
+    for (const auto& [lo, hi] : ranges) {
+        const auto g = rr::grammar::parse("root ::= " + rr::integer_range_gbnf(lo, hi));
+        for (std::int64_t x = std::min<std::int64_t>(lo - 50, -60); x <= hi + 1200; ++x) {
+            rr::grammar_matcher m(g);
+            const bool ok = m.accept_bytes(std::to_string(x)) && m.is_complete();
+            ASSERT_EQ(ok, x >= lo && x <= hi) << lo << ".." << hi << " x=" << x;
+        }
+        rr::grammar_matcher m(g);
+        EXPECT_FALSE(m.accept_bytes("-0") && m.is_complete());
+        rr::grammar_matcher lead(g);
+        EXPECT_FALSE(lead.accept_bytes("05") && lead.is_complete());
+    }
+}
+
+TEST(json_schema_grammar, refusals_name_the_keyword) {
+    const std::pair<const char*, const char*> cases[] = {
+        {R"({"type":"object","patternProperties":{}})", "patternProperties"},
+        {R"({"allOf":[{"type":"string"}]})", "allOf"},
+        {R"({"type":"number","minimum":1})", "minimum"},
+        {R"({"type":"string","format":"email"})", "format"},
+        {R"({"type":"string","pattern":"(a)\\1"})", "pattern"},
+        {R"({"type":"string","pattern":"(?=a)b"})", "pattern"},
+        {R"({"type":"string","pattern":"a\\bc"})", "pattern"},
+        {R"({"type":"string","pattern":"a^b"})", "pattern"},
+        {R"({"$ref":"http://example.com/s.json"})", "$ref"},
+        {R"({"$ref":"#/$defs/missing"})", "$ref"},
+        {R"({"type":"array","prefixItems":[]})", "prefixItems"},
+        {R"({"type":"array","uniqueItems":true})", "uniqueItems"},
+        {R"({"not":{}})", "not"},
+        {R"({"type":"object","minProperties":1})", "minProperties"},
+        {R"({"type":"string","maxLength":5000})", "maxLength"},
+        {R"({"type":"string","minLength":2,"pattern":"a+"})", "minLength"},
+        {R"({"if":{"type":"string"}})", "if"},
+        {R"({"type":"integer","minimum":1e300})", "minimum"},
+        {R"({"type":"integer","minimum":5,"maximum":4})", "minimum"},
+        {R"({"type":"banana"})", "type"},
+        {R"(false)", "false"},
+        {R"({"$defs":{"a":{"anyOf":[{"$ref":"#/$defs/a"},{"type":"null"}]}},"$ref":"#/$defs/a"})", "$ref"},
+    };
+    for (const auto& [schema, keyword] : cases) {
+        try {
+            rr::json_schema_grammar(schema);
+            ADD_FAILURE() << "accepted: " << schema;
+        } catch (const rr::schema_error& e) {
+            EXPECT_EQ(e.keyword(), keyword) << schema << " -> " << e.what();
+        }
+    }
+    EXPECT_THROW(rr::json_schema_grammar("{\"type\":"), std::invalid_argument);
+}
+
+TEST(regex_grammar, full_match_tables) {
+    struct row {
+        const char* re;
+        std::vector<std::string> yes, no;
+    };
+    const row rows[] = {
+        {"[a-c]+x?", {"a", "abcx", "cc"}, {"", "x", "abd", "axx"}},
+        {"(ab|c)*d{2,3}", {"dd", "abcddd", "cabdd"}, {"d", "abdddd", "acdd"}},
+        {"\\d{3}-\\w\\s\\.", {"123-a .", "000-_\t."}, {"12-a .", "123-- ."}},
+        {"[^0-9\\n]", {"a", "é", "-"}, {"5", "\n", "ab"}},
+        {"(?:x|yz)+?$", {"x", "yzx"}, {"y", ""}},
+        {"^a.c$", {"abc", "a😀c"}, {"a\nc", "ac"}},
+        {"[]a]", {"]", "a"}, {"b"}},
+        {"\\u00e9\\x41", {"éA"}, {"eA"}},
+        {"(?<year>[0-9]{4})", {"2024"}, {"202"}},
+    };
+    for (const auto& r : rows) {
+        const auto g = rr::regex_grammar(r.re);
+        for (const auto& s : r.yes) {
+            rr::grammar_matcher m(g);
+            EXPECT_TRUE(m.accept_bytes(s) && m.is_complete()) << r.re << " should match " << s;
+        }
+        for (const auto& s : r.no) {
+            rr::grammar_matcher m(g);
+            EXPECT_FALSE(m.accept_bytes(s) && m.is_complete()) << r.re << " should not match " << s;
+        }
+    }
+    for (const char* bad : {"(a", "a)", "*a", "a{2", "a**", "a++", "(?!x)", "\\2", "[b-a]", "a\\"}) {
+        EXPECT_THROW(rr::regex_grammar(bad), rr::schema_error) << bad;
+    }
+}
