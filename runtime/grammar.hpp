@@ -66,6 +66,11 @@ struct char_set {
     bool covers(char32_t lo, char32_t hi) const;
 };
 
+/// Throws grammar_error when a rule (alternatives of element runs, before
+/// layout) can reach itself without reading a character.
+void check_left_recursion(const std::vector<std::vector<std::vector<grammar_elem>>>& rules,
+                          const std::vector<std::string>& names);
+
 } // namespace detail
 
 /// A compiled grammar: immutable once parsed, shared by every matcher.

@@ -39,7 +39,6 @@ class parser {
     std::uint32_t add_rule(const std::string& base, std::vector<sequence> alts);
     std::uint32_t add_set(detail::char_set set, bool negated);
     void count(std::size_t n);
-    void check_left_recursion() const;
 
     std::string_view src_;
     grammar_limits limits_;
@@ -390,74 +389,6 @@ void parser::parse_rule() {
     }
 }
 
-// A rule is left-recursive when it can reach itself without consuming a
-// character: through the first element of an alternative, or past elements
-// that can all match the empty string.
-void parser::check_left_recursion() const {
-    const std::size_t n = rules_.size();
-    std::vector<bool> nullable(n, false);
-    for (bool changed = true; changed;) {
-        changed = false;
-        for (std::size_t id = 0; id < n; ++id) {
-            if (nullable[id]) {
-                continue;
-            }
-            for (const auto& alt : rules_[id]) {
-                if (std::all_of(alt.begin(), alt.end(), [&](const grammar_elem& e) {
-                        return e.kind == elem_kind::rule && nullable[e.value];
-                    })) {
-                    nullable[id] = true;
-                    changed = true;
-                    break;
-                }
-            }
-        }
-    }
-    std::vector<std::vector<std::uint32_t>> left(n);
-    for (std::size_t id = 0; id < n; ++id) {
-        for (const auto& alt : rules_[id]) {
-            for (const auto& e : alt) {
-                if (e.kind != elem_kind::rule) {
-                    break;
-                }
-                left[id].push_back(e.value);
-                if (!nullable[e.value]) {
-                    break;
-                }
-            }
-        }
-    }
-    // Iterative DFS with colours: 1 on the path, 2 done.
-    std::vector<std::uint8_t> colour(n, 0);
-    for (std::size_t start = 0; start < n; ++start) {
-        if (colour[start] != 0) {
-            continue;
-        }
-        std::vector<std::pair<std::uint32_t, std::size_t>> path{{std::uint32_t(start), 0}};
-        colour[start] = 1;
-        while (!path.empty()) {
-            auto& [id, next] = path.back();
-            if (next == left[id].size()) {
-                colour[id] = 2;
-                path.pop_back();
-                continue;
-            }
-            const auto to = left[id][next++];
-            if (colour[to] == 1) {
-                const std::uint32_t at = to;
-                throw grammar_error("rule '" + g_.names[at] +
-                                        "' is left-recursive (directly or through rules that "
-                                        "can match the empty string); rewrite it right-recursively",
-                                    0, 0);
-            }
-            if (colour[to] == 0) {
-                colour[to] = 1;
-                path.emplace_back(to, 0);
-            }
-        }
-    }
-}
-
 } // namespace
 
 std::shared_ptr<const grammar> grammar::parse(std::string_view gbnf, const grammar_limits& limits) {
@@ -484,7 +415,7 @@ std::shared_ptr<const grammar> parser::run() {
             fail("undefined rule '" + g_.names[id] + "'", first_use_[id]);
         }
     }
-    check_left_recursion();
+    detail::check_left_recursion(rules_, g_.names);
     g_.root = root->second;
     g_.alternatives.resize(rules_.size());
     for (std::size_t id = 0; id < rules_.size(); ++id) {

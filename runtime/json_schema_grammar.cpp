@@ -85,7 +85,7 @@ class converter {
 };
 
 bool has_constraint_besides(const json_value& s, std::string_view keep) {
-    for (const auto& [k, v] : s.members) {
+    for (const auto& k : s.keys) {
         if (k != keep && constraints.count(k) != 0) {
             return true;
         }
@@ -114,7 +114,7 @@ std::string converter::visit(const json_value& s, const std::string& hint, int d
     if (s.type != kind::object) {
         throw schema_error("schema", "a schema must be an object or a boolean");
     }
-    for (const auto& [k, v] : s.members) {
+    for (const auto& k : s.keys) {
         if (annotations.count(k) == 0 && constraints.count(k) == 0) {
             throw schema_error(k, "unsupported JSON Schema keyword '" + k + "'");
         }

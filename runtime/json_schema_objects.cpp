@@ -205,8 +205,8 @@ std::string object_rule(const json_value& s, const std::string& hint, int depth,
         if (p->type != kind::object) {
             throw schema_error("properties", "properties must be an object");
         }
-        for (const auto& [name, sub] : p->members) {
-            props.emplace_back(name, &sub);
+        for (std::size_t i = 0; i < p->keys.size(); ++i) {
+            props.emplace_back(p->keys[i], &p->values[i]);
         }
     }
     static const json_value anything = [] {

@@ -160,7 +160,8 @@ json_value reader::value(std::size_t depth) {
             }
             std::string key = string();
             expect(':');
-            v.members.emplace_back(std::move(key), value(depth + 1));
+            v.keys.push_back(std::move(key));
+            v.values.push_back(value(depth + 1));
         } while (eat(','));
         expect('}');
     } else if (c == '[') {
@@ -221,9 +222,9 @@ json_value reader::value(std::size_t depth) {
 } // namespace
 
 const json_value* json_value::find(std::string_view key) const {
-    for (const auto& [k, v] : members) {
-        if (k == key) {
-            return &v;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] == key) {
+            return &values[i];
         }
     }
     return nullptr;
@@ -263,8 +264,8 @@ std::string json_value::dump() const {
     }
     case kind::object: {
         std::string out = "{";
-        for (std::size_t i = 0; i < members.size(); ++i) {
-            out += (i ? "," : "") + json_quote(members[i].first) + ":" + members[i].second.dump();
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            out += (i ? "," : "") + json_quote(keys[i]) + ":" + values[i].dump();
         }
         return out + "}";
     }

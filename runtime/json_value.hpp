@@ -5,7 +5,6 @@
 #include <cstddef>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace radixrt::runtime {
@@ -16,7 +15,8 @@ struct json_value {
     bool flag = false;  // boolean
     std::string text;   // number: as written; string: decoded UTF-8
     std::vector<json_value> items;
-    std::vector<std::pair<std::string, json_value>> members; // in document order
+    std::vector<std::string> keys; // object members in document order (a vector of
+    std::vector<json_value> values; // pairs would need json_value complete)
 
     const json_value* find(std::string_view key) const;
     /// Compact JSON text (strings escaped as JSON requires, UTF-8 kept).
