@@ -51,6 +51,72 @@ token_trie::token_trie(std::vector<std::string> bytes, std::vector<token_id> end
     for (auto idx : path) {
         nodes_[idx].skip = std::uint32_t(nodes_.size());
     }
+    summarize();
+}
+
+namespace {
+
+// UTF-8 decoding against the set of all scalar values: what a state that
+// accepts any character would allow.
+struct utf8_reader {
+    std::uint32_t partial = 0;
+    std::uint8_t need = 0, len = 0;
+
+    bool step(unsigned char b) {
+        if (need == 0) {
+            if (b < 0x80) {
+                return true;
+            }
+            need = b >= 0xC2 && b <= 0xDF ? 1 : (b & 0xF0) == 0xE0 ? 2 : b >= 0xF0 && b <= 0xF4 ? 3 : 0;
+            if (need == 0) {
+                return false;
+            }
+            partial = b & (0x3Fu >> need);
+            len = std::uint8_t(need + 1);
+        } else {
+            if ((b & 0xC0) != 0x80) {
+                return false;
+            }
+            partial = (partial << 6) | (b & 0x3Fu);
+            if (--need == 0) {
+                return detail::valid_code_point(partial, len);
+            }
+        }
+        const char32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
+        const char32_t lo = std::max<char32_t>(partial << (6 * need), min);
+        const char32_t hi = std::min<char32_t>(partial << (6 * need) | ((char32_t(1) << (6 * need)) - 1), 0x10FFFF);
+        return lo <= hi && !(lo >= 0xD800 && hi <= 0xDFFF);
+    }
+};
+
+} // namespace
+
+void token_trie::summarize() {
+    constexpr std::uint32_t big = 32; // nodes in a subtree worth a summary
+    std::vector<utf8_reader> readers(max_depth_ + 1);
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+        if (nodes_[i].skip - i < big) {
+            continue;
+        }
+        subtree_summary sum;
+        sum.utf8_ok = true;
+        sum.tok_end = nodes_[i].skip < nodes_.size() ? nodes_[nodes_[i].skip].tok_begin
+                                                     : std::uint32_t(ids_.size());
+        readers[0] = {};
+        for (std::size_t j = i + 1; j < nodes_[i].skip; ++j) {
+            const unsigned char b = nodes_[j].byte;
+            const std::size_t d = nodes_[j].depth - nodes_[i].depth;
+            if (b < 0x80) {
+                sum.ascii[b >> 6] |= std::uint64_t(1) << (b & 63);
+            } else {
+                sum.wide = true;
+            }
+            readers[d] = readers[d - 1];
+            sum.utf8_ok = readers[d].step(b) && sum.utf8_ok;
+        }
+        nodes_[i].summary = std::uint32_t(summaries_.size());
+        summaries_.push_back(sum);
+    }
 }
 
 bool token_trie::is_end(token_id id) const {
@@ -132,9 +198,9 @@ bool walk_step(const grammar& g, mask_scratch& s, std::size_t d, unsigned char b
             parent.cls = std::uint32_t(s.loops.size());
             s.loops.push_back({0, 0});
             s.not_loops.push_back({0, 0});
-            s.wide_loops.push_back(false);
+            s.wide_loops.push_back(0);
         }
-        if (completes && s.wide_loops[parent.cls]) {
+        if (completes && s.wide_loops[parent.cls] == 1) {
             const char32_t cp = (parent.partial << 6) | (byte & 0x3Fu);
             if (!detail::valid_code_point(cp, parent.len)) {
                 return false;
@@ -166,7 +232,7 @@ bool walk_step(const grammar& g, mask_scratch& s, std::size_t d, unsigned char b
             if (ascii) {
                 put(s.loops[cls], byte);
             } else {
-                s.wide_loops[cls] = wide_uniform(g, s, out);
+                s.wide_loops[cls] = wide_uniform(g, s, out) ? 1 : 2;
             }
             return true;
         }
@@ -183,6 +249,56 @@ bool walk_step(const grammar& g, mask_scratch& s, std::size_t d, unsigned char b
         out.cls = detail::no_node;
     }
     return true;
+}
+
+std::uint32_t ensure_class(mask_scratch& s, detail::cursor& c) {
+    if (c.cls == detail::no_node) {
+        c.cls = std::uint32_t(s.loops.size());
+        s.loops.push_back({0, 0});
+        s.not_loops.push_back({0, 0});
+        s.wide_loops.push_back(0);
+    }
+    return c.cls;
+}
+
+// Whether the state at depth d comes back to itself on every byte below a
+// node, learning unknown bytes by trial steps (undone at once).
+bool loops_over(const grammar& g, mask_scratch& s, std::size_t d,
+                const token_trie::subtree_summary& sum) {
+    detail::cursor& c = s.cursors[d];
+    if (c.need != 0 || (sum.wide && !sum.utf8_ok)) {
+        return false;
+    }
+    const auto cls = ensure_class(s, c);
+    if ((sum.ascii[0] & s.not_loops[cls][0]) || (sum.ascii[1] & s.not_loops[cls][1]) ||
+        (sum.wide && s.wide_loops[cls] == 2)) {
+        return false;
+    }
+    const auto undo = [&] {
+        s.pool.resize(s.marks[d].first);
+        s.buf.resize(s.marks[d].second);
+    };
+    detail::cursor t1, t2;
+    for (unsigned w = 0; w < 2; ++w) {
+        for (std::uint64_t unknown = sum.ascii[w] & ~s.loops[cls][w]; unknown != 0; unknown &= unknown - 1) {
+            const unsigned b = w * 64 + unsigned(std::countr_zero(unknown));
+            const bool loop = detail::step_byte(g, s.pool, s.buf, c, static_cast<unsigned char>(b), t1) &&
+                              same_state(s.pool, s.buf, c, t1);
+            undo();
+            put(loop ? s.loops[cls] : s.not_loops[cls], b);
+            if (!loop) {
+                return false;
+            }
+        }
+    }
+    if (sum.wide && s.wide_loops[cls] == 0) {
+        const bool loop = detail::step_byte(g, s.pool, s.buf, c, 0xC3, t1) &&
+                          detail::step_byte(g, s.pool, s.buf, t1, 0xA9, t2) && // U+00E9
+                          same_state(s.pool, s.buf, c, t2) && wide_uniform(g, s, c);
+        undo();
+        s.wide_loops[cls] = loop ? 1 : 2;
+    }
+    return !sum.wide || s.wide_loops[cls] == 1;
 }
 
 } // namespace
@@ -226,10 +342,16 @@ void fill_token_mask(const grammar_matcher& m, const token_trie& trie, token_mas
             continue;
         }
         s.marks[d] = {s.pool.size(), s.buf.size()};
-        for (std::uint32_t t = nd.tok_begin; t < nd.tok_end; ++t) {
+        std::uint32_t tok_end = nd.tok_end;
+        std::size_t next = i + 1;
+        if (nd.summary != 0xFFFFFFFFu && loops_over(g, s, d, trie.summaries()[nd.summary])) {
+            tok_end = trie.summaries()[nd.summary].tok_end; // the whole subtree
+            next = nd.skip;
+        }
+        for (std::uint32_t t = nd.tok_begin; t < tok_end; ++t) {
             mask.set(std::size_t(ids[t]));
         }
-        ++i;
+        i = next;
     }
 }
 

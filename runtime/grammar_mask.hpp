@@ -11,7 +11,9 @@
 // than a decode step. But there the state is a fixed point: reading a plain
 // character (or completing a multi-byte one) gives back the same stacks. So
 // each state seen on a walk gets a loop class that remembers which ASCII
-// bytes loop; a looping byte then costs a bit test and a cursor copy.
+// bytes loop; a looping byte then costs a bit test and a cursor copy, and a
+// big subtree whose bytes all loop (the trie keeps a summary of the bytes
+// below each big node) is allowed whole without visiting it.
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -47,7 +49,17 @@ class token_trie {
         std::uint32_t tok_end;
         std::uint16_t depth;
         unsigned char byte;
+        std::uint32_t summary = 0xFFFFFFFFu; // index into summaries(), for big subtrees
     };
+    /// What lies below a node (its descendants' bytes), for skipping a
+    /// whole subtree when the state loops on all of it.
+    struct subtree_summary {
+        std::array<std::uint64_t, 2> ascii = {0, 0}; // ASCII bytes below
+        bool wide = false;    // some byte >= 0x80 below
+        bool utf8_ok = false; // every suffix below is valid UTF-8 (maybe cut short)
+        std::uint32_t tok_end = 0; // tokens of the subtree: ids_[node.tok_begin, tok_end)
+    };
+    const std::vector<subtree_summary>& summaries() const { return summaries_; }
     const std::vector<node>& nodes() const { return nodes_; }
     const std::vector<token_id>& ids() const { return ids_; }
     std::size_t max_depth() const { return max_depth_; }
@@ -57,7 +69,10 @@ class token_trie {
     std::vector<token_id> end_ids_; // sorted
     std::vector<node> nodes_;       // nodes_[0] is the root (the empty prefix)
     std::vector<token_id> ids_;
+    std::vector<subtree_summary> summaries_;
     std::size_t max_depth_ = 0;
+
+    void summarize();
 };
 
 /// A set of token ids, one bit each.
@@ -80,7 +95,7 @@ struct mask_scratch {
     // Per loop class: ASCII bytes known to lead back to the same state, and
     // bytes known not to.
     std::vector<std::array<std::uint64_t, 2>> loops, not_loops;
-    std::vector<bool> wide_loops; // every non-ASCII code point loops
+    std::vector<std::uint8_t> wide_loops; // every non-ASCII code point loops: 0 unknown, 1 yes, 2 no
 };
 
 /// Fills mask (resized to the vocabulary) with the tokens whose bytes the

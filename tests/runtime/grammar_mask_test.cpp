@@ -115,6 +115,45 @@ TEST(grammar_mask, equals_brute_force_on_a_small_vocabulary) {
                        *trie, 30, 12, 3);
 }
 
+// Random tokens (ASCII-heavy, some multi-byte and invalid UTF-8) make
+// subtrees big enough for the trie's summaries, so whole-subtree skips run.
+TEST(grammar_mask, equals_brute_force_with_subtree_skips) {
+    std::mt19937 rng(5);
+    const std::string alphabet = "ab\"\\{}[]:, 0123\n";
+    std::vector<std::string> v;
+    for (int b = 0; b < 256; ++b) {
+        v.push_back(std::string(1, char(b)));
+    }
+    for (int i = 0; i < 4000; ++i) {
+        std::string t;
+        const std::size_t n = 1 + rng() % 6;
+        for (std::size_t k = 0; k < n; ++k) {
+            const auto r = rng() % 20;
+            if (r < 14) {
+                t += alphabet[rng() % alphabet.size()];
+            } else if (r < 17) {
+                t += rng() % 2 ? "é" : "日";
+            } else if (r < 19) {
+                t += "\xF0\x9F\x98\x80"; // 😀
+                t.resize(t.size() - rng() % 3); // sometimes cut short
+            } else {
+                t += char(0x80 + rng() % 0x80); // often invalid
+            }
+        }
+        v.push_back(t);
+    }
+    v.push_back("");
+    const auto eos = rr::token_id(v.size() - 1);
+    const rr::token_trie trie(std::move(v), {eos});
+    std::size_t summarized = 0;
+    for (const auto& n : trie.nodes()) {
+        summarized += n.summary != 0xFFFFFFFFu;
+    }
+    ASSERT_GT(summarized, 10u);
+    check_random_walks(rr::grammar::parse(json_grammar), trie, 20, 40, 11);
+    check_random_walks(rr::grammar::parse("root ::= \"[\" [^\\]]* \"]\""), trie, 10, 20, 12);
+}
+
 TEST(grammar_mask, end_token_only_when_complete) {
     const auto trie = small_vocab();
     const auto eos = trie->end_ids().front();
@@ -136,7 +175,8 @@ TEST(grammar_mask, real_bpe_vocabulary) {
     const auto g = rr::grammar::parse(json_grammar);
     rr::mask_scratch scratch;
     for (const char* prefix : {"", "{\"", "{\"name\": \"Jo", "{\"n\": 12", "{\"a\": [tr",
-                               "{\"a\": \"\xE6\x97"}) {
+                               "{\"a\": \"\xE6\x97", "{\"a\": \"x\\", "{\"a\": \"\\u00",
+                               "{\"a\": \"x\"  "}) {
         rr::grammar_matcher m(g);
         ASSERT_TRUE(m.accept_bytes(prefix)) << prefix;
         rr::token_mask fast;
