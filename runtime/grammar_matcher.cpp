@@ -1,6 +1,7 @@
 #include "runtime/grammar_matcher.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 namespace radixrt::runtime {
 
@@ -146,16 +147,34 @@ bool grammar_matcher::accept_bytes(std::string_view bytes) {
     const auto saved = state_;
     const std::size_t pool_size = pool_.size();
     const std::size_t buf_size = buf_.size();
+    std::vector<detail::stack_node> saved_pool; // taken before a mid-call compaction
+    std::vector<std::uint32_t> saved_buf;
+    bool compacted = false;
     detail::cursor next;
     for (char c : bytes) {
         if (!detail::step_byte(*grammar_, pool_, buf_, state_, static_cast<unsigned char>(c),
                                next)) {
+            if (compacted) {
+                pool_ = std::move(saved_pool);
+                buf_ = std::move(saved_buf);
+            }
             state_ = saved;
             pool_.resize(pool_size);
             buf_.resize(buf_size);
             return false;
         }
         state_ = next;
+        // Many stacks: merge the ones equal in content (distinct derivations
+        // build equal frames under different ids), or an ambiguous grammar
+        // multiplies them with every byte.
+        if (state_.need == 0 && state_.end - state_.begin > 64) {
+            if (!compacted) {
+                saved_pool = pool_;
+                saved_buf = buf_;
+                compacted = true;
+            }
+            compact();
+        }
     }
     // Keep only the live slice at the front of the buffer.
     if (state_.begin > 0) {
@@ -170,10 +189,12 @@ bool grammar_matcher::accept_bytes(std::string_view bytes) {
     return true;
 }
 
-// Copies the frames reachable from the live stacks into a fresh pool.
+// Copies the frames reachable from the live stacks into a fresh pool,
+// sharing frames equal in content, and drops duplicate stacks.
 void grammar_matcher::compact() {
     std::vector<detail::stack_node> fresh;
     std::vector<std::uint32_t> map(pool_.size(), detail::no_node);
+    std::unordered_map<std::uint64_t, std::uint32_t> canon; // (pos, new parent) -> new id
     std::vector<std::uint32_t> chain;
     for (std::uint32_t k = state_.begin; k < state_.end; ++k) {
         chain.clear();
@@ -183,12 +204,26 @@ void grammar_matcher::compact() {
         }
         for (auto it = chain.rbegin(); it != chain.rend(); ++it) {
             const auto parent = pool_[*it].parent;
-            fresh.push_back({pool_[*it].pos, parent == detail::no_node ? parent : map[parent]});
-            map[*it] = std::uint32_t(fresh.size() - 1);
+            const detail::stack_node n{pool_[*it].pos,
+                                       parent == detail::no_node ? parent : map[parent]};
+            const auto [at, fresh_node] =
+                canon.try_emplace((std::uint64_t(n.pos) << 32) | n.parent, std::uint32_t(fresh.size()));
+            if (fresh_node) {
+                fresh.push_back(n);
+            }
+            map[*it] = at->second;
         }
         buf_[k] = map[buf_[k]];
     }
     pool_ = std::move(fresh);
+    std::vector<std::uint32_t> tops(buf_.begin() + state_.begin, buf_.begin() + state_.end);
+    std::sort(tops.begin(), tops.end(), [&](std::uint32_t a, std::uint32_t b) {
+        return pool_[a].pos != pool_[b].pos ? pool_[a].pos < pool_[b].pos : pool_[a].parent < pool_[b].parent;
+    });
+    tops.erase(std::unique(tops.begin(), tops.end()), tops.end());
+    buf_ = std::move(tops);
+    state_.begin = 0;
+    state_.end = std::uint32_t(buf_.size());
     compact_at_ = std::max<std::size_t>(4096, 4 * pool_.size());
 }
 

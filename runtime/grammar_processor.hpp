@@ -14,6 +14,8 @@
 
 namespace radixrt::runtime {
 
+/// Stateful: one instance per generated sequence (for n > 1, one each; the
+/// grammar and the trie are what they share).
 class grammar_processor final : public logit_processor {
   public:
     grammar_processor(std::shared_ptr<const grammar> g, std::shared_ptr<const token_trie> vocab);
