@@ -88,9 +88,14 @@ void check_random_walks(const std::shared_ptr<const rr::grammar>& g, const rr::t
     }
 }
 
+const rr::tokenizer& qwen2_tokenizer() {
+    static const auto tok = rr::tokenizer::from_gguf(
+        rr::gguf_file::open(std::string(RADIXRT_TESTDATA_DIR) + "/vocab/ggml-vocab-qwen2.gguf"));
+    return tok;
+}
+
 std::shared_ptr<const rr::token_trie> qwen2() {
-    static const auto trie = rr::token_trie::from_tokenizer(rr::tokenizer::from_gguf(
-        rr::gguf_file::open(std::string(RADIXRT_TESTDATA_DIR) + "/vocab/ggml-vocab-qwen2.gguf")));
+    static const auto trie = rr::token_trie::from_tokenizer(qwen2_tokenizer());
     return trie;
 }
 
@@ -216,4 +221,27 @@ TEST(grammar_processor, masks_and_catches_up) {
     p.process(again, logits);
     EXPECT_FALSE(p.is_complete());
     EXPECT_EQ(logits['b'], 0.0f);
+}
+
+// The tokenizer's own tokens for a valid document pass the processor's
+// mask one by one, and EOS is allowed only at the end.
+TEST(grammar_processor, real_tokens_of_a_valid_document) {
+    const auto& tok = qwen2_tokenizer();
+    const auto trie = qwen2();
+    const std::string doc = "{\"name\": \"Zoë 日本語 😀\", \"n\": [1, -2.5e3, true, null],\n \"o\": {}}";
+    const auto ids = tok.encode(doc, false);
+    rr::grammar_processor p(rr::grammar::parse(json_grammar), trie);
+    std::vector<float> logits(trie->vocab_size());
+    std::vector<std::int32_t> generated;
+    for (const auto id : ids) {
+        std::fill(logits.begin(), logits.end(), 0.0f);
+        p.process(generated, logits);
+        ASSERT_EQ(logits[std::size_t(id)], 0.0f) << "token " << id << " after " << generated.size();
+        EXPECT_TRUE(std::isinf(logits[std::size_t(tok.eos())]));
+        generated.push_back(id);
+    }
+    std::fill(logits.begin(), logits.end(), 0.0f);
+    p.process(generated, logits);
+    EXPECT_TRUE(p.is_complete());
+    EXPECT_EQ(logits[std::size_t(tok.eos())], 0.0f);
 }
