@@ -35,6 +35,7 @@ class parser {
     std::uint32_t parse_class();
     std::size_t parse_number();
     void apply_repetition(sequence& seq, std::size_t last_start);
+    void parse_bounds(std::size_t at, std::size_t& min, std::size_t& max, bool& unbounded);
     std::uint32_t rule_id(const std::string& name, std::size_t at);
     std::uint32_t add_rule(const std::string& base, std::vector<sequence> alts);
     std::uint32_t add_set(detail::char_set set, bool negated);
@@ -234,6 +235,32 @@ std::size_t parser::parse_number() {
     return v;
 }
 
+// After '{': m}, m,}, m,n} or ,n}.
+void parser::parse_bounds(std::size_t at, std::size_t& min, std::size_t& max, bool& unbounded) {
+    skip_space(false);
+    min = parse_number();
+    skip_space(false);
+    if (peek() == ',') {
+        ++pos_;
+        skip_space(false);
+        if (peek() == '}') {
+            unbounded = true;
+        } else {
+            max = parse_number();
+        }
+    } else {
+        max = min;
+    }
+    skip_space(false);
+    if (peek() != '}') {
+        fail("expected '}' to close a repetition");
+    }
+    ++pos_;
+    if (!unbounded && max < min) {
+        fail("repetition {m,n} with n < m", at);
+    }
+}
+
 // x{m,n} over the last symbol seq[last_start..): m copies, then n - m nested
 // optionals (or a star rule when n is unbounded).
 void parser::apply_repetition(sequence& seq, std::size_t last_start) {
@@ -250,28 +277,7 @@ void parser::apply_repetition(sequence& seq, std::size_t last_start) {
     } else if (op == '?') {
         max = 1;
     } else { // '{'
-        skip_space(false);
-        min = parse_number();
-        skip_space(false);
-        if (peek() == ',') {
-            ++pos_;
-            skip_space(false);
-            if (peek() == '}') {
-                unbounded = true;
-            } else {
-                max = parse_number();
-            }
-        } else {
-            max = min;
-        }
-        skip_space(false);
-        if (peek() != '}') {
-            fail("expected '}' to close a repetition");
-        }
-        ++pos_;
-        if (!unbounded && max < min) {
-            fail("repetition {m,n} with n < m", at);
-        }
+        parse_bounds(at, min, max, unbounded);
     }
     sequence item(seq.begin() + std::ptrdiff_t(last_start), seq.end());
     seq.resize(last_start);

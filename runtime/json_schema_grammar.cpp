@@ -74,6 +74,10 @@ class converter {
     std::string visit_type(const json_value& s, const std::string& type, const std::string& hint,
                            int depth);
     std::string ref(const json_value& v, int depth);
+    std::string any_of(const json_value& s, const char* key, const json_value& list,
+                       const std::string& hint, int depth);
+    std::string enumeration(const json_value& s, const std::vector<std::string>& types,
+                            const std::string& hint);
     std::string object(const json_value& s, const std::string& hint, int depth);
     std::string array(const json_value& s, const std::string& hint, int depth);
     std::string string(const json_value& s);
@@ -127,46 +131,58 @@ std::string converter::visit(const json_value& s, const std::string& hint, int d
     }
     for (const char* key : {"anyOf", "oneOf"}) {
         if (const auto* list = s.find(key)) {
-            if (list->type != kind::array || list->items.empty()) {
-                throw schema_error(key, std::string(key) + " must be a non-empty array");
-            }
-            if (has_constraint_besides(s, key)) {
-                throw schema_error(key, std::string(key) + " next to other constraints is not supported");
-            }
-            std::vector<std::string> alts;
-            for (std::size_t i = 0; i < list->items.size(); ++i) {
-                alts.push_back(visit(list->items[i], hint + "-" + std::to_string(i), depth + 1));
-            }
-            return add(hint, alternatives(alts));
+            return any_of(s, key, *list, hint, depth);
         }
     }
     const auto types = schema_types(s);
-    if (const auto* c = s.find("const")) {
-        if (!type_admits(types, *c)) {
-            throw schema_error("const", "the const value does not have the schema's type");
-        }
-        return gbnf_literal(c->dump());
-    }
-    if (const auto* e = s.find("enum")) {
-        if (e->type != kind::array) {
-            throw schema_error("enum", "enum must be an array");
-        }
-        std::vector<std::string> alts;
-        for (const auto& v : e->items) {
-            if (type_admits(types, v)) {
-                alts.push_back(gbnf_literal(v.dump()));
-            }
-        }
-        if (alts.empty()) {
-            throw schema_error("enum", "no enum value has the schema's type");
-        }
-        return add(hint, alternatives(alts));
+    if (s.find("const") || s.find("enum")) {
+        return enumeration(s, types, hint);
     }
     std::vector<std::string> alts;
     for (const auto& t : types) {
         alts.push_back(visit_type(s, t, hint, depth));
     }
     return alts.size() == 1 ? alts[0] : add(hint, alternatives(alts));
+}
+
+std::string converter::any_of(const json_value& s, const char* key, const json_value& list,
+                              const std::string& hint, int depth) {
+    if (list.type != kind::array || list.items.empty()) {
+        throw schema_error(key, std::string(key) + " must be a non-empty array");
+    }
+    if (has_constraint_besides(s, key)) {
+        throw schema_error(key, std::string(key) + " next to other constraints is not supported");
+    }
+    std::vector<std::string> alts;
+    for (std::size_t i = 0; i < list.items.size(); ++i) {
+        alts.push_back(visit(list.items[i], hint + "-" + std::to_string(i), depth + 1));
+    }
+    return add(hint, alternatives(alts));
+}
+
+// const, or enum values of the schema's type, as literals of their JSON text.
+std::string converter::enumeration(const json_value& s, const std::vector<std::string>& types,
+                                   const std::string& hint) {
+    if (const auto* c = s.find("const")) {
+        if (!type_admits(types, *c)) {
+            throw schema_error("const", "the const value does not have the schema's type");
+        }
+        return gbnf_literal(c->dump());
+    }
+    const auto* e = s.find("enum");
+    if (e->type != kind::array) {
+        throw schema_error("enum", "enum must be an array");
+    }
+    std::vector<std::string> alts;
+    for (const auto& v : e->items) {
+        if (type_admits(types, v)) {
+            alts.push_back(gbnf_literal(v.dump()));
+        }
+    }
+    if (alts.empty()) {
+        throw schema_error("enum", "no enum value has the schema's type");
+    }
+    return add(hint, alternatives(alts));
 }
 
 std::string converter::visit_type(const json_value& s, const std::string& type,

@@ -198,8 +198,16 @@ std::string integer_range_gbnf(std::int64_t lo, std::int64_t hi) {
 // Properties in schema order (required ones first is not assumed); the
 // comma logic uses two rules per position: `first_i` (nothing emitted yet)
 // and `after_i` (something was), so optional properties can be left out.
-std::string object_rule(const json_value& s, const std::string& hint, int depth,
-                        const visit_fn& visit, const add_fn& add) {
+namespace {
+
+struct property {
+    std::string name;
+    const json_value* schema;
+    bool required;
+};
+
+// `properties` in order, then `required` names not among them (any value).
+std::vector<property> collect_properties(const json_value& s) {
     std::vector<std::pair<std::string, const json_value*>> props;
     if (const auto* p = s.find("properties")) {
         if (p->type != kind::object) {
@@ -234,6 +242,18 @@ std::string object_rule(const json_value& s, const std::string& hint, int depth,
             required[i] = true;
         }
     }
+    std::vector<property> out;
+    for (std::size_t i = 0; i < props.size(); ++i) {
+        out.push_back({props[i].first, props[i].second, required[i]});
+    }
+    return out;
+}
+
+} // namespace
+
+std::string object_rule(const json_value& s, const std::string& hint, int depth,
+                        const visit_fn& visit, const add_fn& add) {
+    const auto props = collect_properties(s);
     std::string extra; // the value rule of additional properties, if allowed
     const auto* ap = s.find("additionalProperties");
     if (!ap) {
@@ -251,12 +271,12 @@ std::string object_rule(const json_value& s, const std::string& hint, int depth,
     std::string after = extra.empty() ? "\"\"" : add(hint + "-a", "( \",\" ws " + extra_kv + " )*");
     std::string first = extra.empty() ? "\"\"" : add(hint + "-f", "( " + extra_kv + " " + after + " )?");
     for (std::size_t i = props.size(); i-- > 0;) {
-        const std::string kv = add(hint + "-" + props[i].first,
-                                   gbnf_literal(json_quote(props[i].first)) + " ws \":\" ws " +
-                                       visit(*props[i].second, hint + "-" + props[i].first, depth + 1) +
+        const std::string kv = add(hint + "-" + props[i].name,
+                                   gbnf_literal(json_quote(props[i].name)) + " ws \":\" ws " +
+                                       visit(*props[i].schema, hint + "-" + props[i].name, depth + 1) +
                                        " ws");
         const std::string next_after = after;
-        if (required[i]) {
+        if (props[i].required) {
             after = add(hint + "-a", "\",\" ws " + kv + " " + next_after);
             first = add(hint + "-f", kv + " " + next_after);
         } else {

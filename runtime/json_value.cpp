@@ -51,6 +51,7 @@ class reader {
     }
     json_value value(std::size_t depth);
     std::string string();
+    std::string number();
     unsigned hex4();
 
     std::string_view s_;
@@ -137,6 +138,40 @@ std::string reader::string() {
     }
 }
 
+std::string reader::number() {
+    const std::size_t start = pos_;
+    auto digits = [&] {
+        const std::size_t d = pos_;
+        while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+            ++pos_;
+        }
+        return pos_ - d;
+    };
+    if (pos_ < s_.size() && s_[pos_] == '-') {
+        ++pos_;
+    }
+    const std::size_t int_start = pos_;
+    if (digits() == 0 || (s_[int_start] == '0' && pos_ - int_start > 1)) {
+        fail("expected a value");
+    }
+    if (pos_ < s_.size() && s_[pos_] == '.') {
+        ++pos_;
+        if (digits() == 0) {
+            fail("expected digits after '.'");
+        }
+    }
+    if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
+        ++pos_;
+        if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
+            ++pos_;
+        }
+        if (digits() == 0) {
+            fail("expected exponent digits");
+        }
+    }
+    return std::string(s_.substr(start, pos_ - start));
+}
+
 json_value reader::value(std::size_t depth) {
     if (depth > max_depth_) {
         fail("nesting deeper than " + std::to_string(max_depth_));
@@ -183,38 +218,8 @@ json_value reader::value(std::size_t depth) {
     } else if (word("null")) {
         v.type = json_value::kind::null;
     } else {
-        const std::size_t start = pos_;
-        auto digits = [&] {
-            const std::size_t d = pos_;
-            while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
-                ++pos_;
-            }
-            return pos_ - d;
-        };
-        if (pos_ < s_.size() && s_[pos_] == '-') {
-            ++pos_;
-        }
-        const std::size_t int_start = pos_;
-        if (digits() == 0 || (s_[int_start] == '0' && pos_ - int_start > 1)) {
-            fail("expected a value");
-        }
-        if (pos_ < s_.size() && s_[pos_] == '.') {
-            ++pos_;
-            if (digits() == 0) {
-                fail("expected digits after '.'");
-            }
-        }
-        if (pos_ < s_.size() && (s_[pos_] == 'e' || s_[pos_] == 'E')) {
-            ++pos_;
-            if (pos_ < s_.size() && (s_[pos_] == '+' || s_[pos_] == '-')) {
-                ++pos_;
-            }
-            if (digits() == 0) {
-                fail("expected exponent digits");
-            }
-        }
         v.type = json_value::kind::number;
-        v.text = std::string(s_.substr(start, pos_ - start));
+        v.text = number();
     }
     return v;
 }

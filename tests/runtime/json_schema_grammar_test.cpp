@@ -346,3 +346,21 @@ TEST(regex_grammar, full_match_tables) {
         EXPECT_THROW(rr::regex_grammar(bad), rr::schema_error) << bad;
     }
 }
+
+TEST(json_value, parse_and_dump) {
+    const std::pair<const char*, const char*> round[] = {
+        {R"( {"a" : [1, -2.5e+3, true, false, null], "b": {}} )", R"({"a":[1,-2.5e+3,true,false,null],"b":{}})"},
+        {R"("\u00e9\ud83d\ude00\n\"\\\/")", "\"é😀\\u000a\\\"\\\\/\""},
+        {"[]", "[]"},
+        {"0", "0"},
+    };
+    for (const auto& [in, out] : round) {
+        EXPECT_EQ(rr::parse_json(in).dump(), out) << in;
+    }
+    for (const char* bad : {"", "{", "[1,]", "01", "1.", "-", "\"\\ud800\"", "\"a", "{\"a\" 1}", "tru", "1 2",
+                            "\"\x01\""}) {
+        EXPECT_THROW(rr::parse_json(bad), std::invalid_argument) << bad;
+    }
+    EXPECT_THROW(rr::parse_json(std::string(100, '[') + std::string(100, ']')), std::invalid_argument);
+    EXPECT_NO_THROW(rr::parse_json(std::string(60, '[') + std::string(60, ']')));
+}
