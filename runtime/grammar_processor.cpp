@@ -45,4 +45,12 @@ void grammar_processor::process(std::span<const std::int32_t> generated, std::sp
     }
 }
 
+bool grammar_processor::done(std::span<const std::int32_t> generated) {
+    catch_up(generated);
+    if (!matcher_.is_complete()) {
+        return false;
+    }
+    return !matcher_.can_continue() || (!generated.empty() && vocab_->is_end(generated.back()));
+}
+
 } // namespace radixrt::runtime

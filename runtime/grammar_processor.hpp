@@ -24,6 +24,13 @@ class grammar_processor final : public logit_processor {
     /// sampled from this processor's mask) or the grammar is too ambiguous.
     void process(std::span<const std::int32_t> generated, std::span<float> logits) override;
 
+    /// Catches up with the new token; true when the output is finished:
+    /// the grammar is complete and cannot continue (so only EOS could
+    /// follow), or an end token was generated where it is complete. A
+    /// complete grammar that may still continue (`[0-9]+` after a digit)
+    /// is not done: the model chooses between more text and EOS.
+    bool done(std::span<const std::int32_t> generated) override;
+
     /// Root is fully matched by the tokens seen so far (or an end token was
     /// generated after it): the engine may stop the request here.
     bool is_complete() const { return matcher_.is_complete(); }

@@ -68,6 +68,15 @@ class logit_processor {
   public:
     virtual ~logit_processor() = default;
     virtual void process(std::span<const std::int32_t> generated, std::span<float> logits) = 0;
+    /// Asked right after each token is sampled (same thread rules as
+    /// process; `generated` ends with the new token): true ends the request
+    /// with finish_reason::stop after that token is emitted. A grammar says
+    /// so when its sentence is complete and nothing more may follow. If it
+    /// throws, the request ends with an error. The default never stops.
+    virtual bool done(std::span<const std::int32_t> generated) {
+        (void)generated;
+        return false;
+    }
 };
 
 inline constexpr std::size_t max_top_logprobs = 20;

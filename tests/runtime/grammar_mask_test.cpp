@@ -223,6 +223,26 @@ TEST(grammar_processor, masks_and_catches_up) {
     EXPECT_EQ(logits['b'], 0.0f);
 }
 
+// done: complete and nothing may follow, or an end token at completion;
+// a complete grammar that may still continue is not done.
+TEST(grammar_processor, done_when_complete_and_final) {
+    const auto trie = small_vocab();
+    const auto eos = trie->end_ids().front();
+    rr::grammar_processor p(rr::grammar::parse("root ::= \"ab\" \"c\"?"), trie);
+    std::vector<std::int32_t> generated{'a'};
+    EXPECT_FALSE(p.done(generated));
+    generated.push_back('b');
+    EXPECT_FALSE(p.done(generated)); // complete, but "c" may follow
+    EXPECT_TRUE(p.is_complete());
+    generated.push_back('c');
+    EXPECT_TRUE(p.done(generated)); // complete and final
+    rr::grammar_processor q(rr::grammar::parse("root ::= \"ab\" \"c\"?"), trie);
+    std::vector<std::int32_t> ended{'a', 'b', eos};
+    EXPECT_TRUE(q.done(ended)); // EOS where the grammar is complete
+    std::vector<std::int32_t> wrong{'x'};
+    EXPECT_THROW(q.done(wrong), std::invalid_argument);
+}
+
 // The tokenizer's own tokens for a valid document pass the processor's
 // mask one by one, and EOS is allowed only at the end.
 TEST(grammar_processor, real_tokens_of_a_valid_document) {
