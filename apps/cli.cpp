@@ -13,7 +13,7 @@ usage:
   radixrt serve [--model FILE.gguf] [--host H] [--port P] [--config FILE.json]
                    [--threads N] [--workers N] [--http-threads N] [--api-key KEY]
                    [--api-key-file FILE] [--kv-cache-mb N] [--kv-type f16|f32] [--no-cache]
-                   [--policy lpm|fcfs] [--chat-template NAME] [--set key.path=value]...
+                   [--no-webui] [--policy lpm|fcfs] [--chat-template NAME] [--set key.path=value]...
                    [--print-config]
   radixrt bench [--base-url URL] [--endpoint completions|chat|generate|ws] [--api-key K]
                    [--model NAME] [--workload shared-prefix|random|multi-turn|trace]

@@ -54,6 +54,9 @@ http::server_config serve_config(args& a) {
     if (a.flag("no-cache")) {
         c.engine.cache_enabled = false;
     }
+    if (a.flag("no-webui")) {
+        c.webui = false;
+    }
     set("api-key-file", "server.api_key_file", true);
     if (const char* env = std::getenv("RADIXRT_API_KEY");
         env != nullptr && c.api_key.empty() && c.api_key_file.empty()) {

@@ -3,7 +3,8 @@
 # foreground, on one host (docs/deploy.md).
 #
 #   deploy/cluster.sh --replicas N --port P [--model FILE] [--bind ADDR]
-#       [--balance affinity|roundrobin] [--hash-bytes 256] [--drain-grace-ms 1500]
+#       [--balance affinity|roundrobin] [--hash-bytes 256] [--balance-factor 150]
+#       [--drain-grace-ms 1500]
 #       [--state-dir DIR] [--radixrt PATH] [-- extra radixrt serve args]
 #
 # Replicas listen on ephemeral loopback ports; HAProxy listens on ADDR:P
@@ -29,6 +30,7 @@ model=""
 bind=127.0.0.1
 balance=affinity
 hash_bytes=256
+balance_factor=150
 grace_ms=1500
 state_dir=""
 radixrt=""
@@ -47,6 +49,7 @@ while [ $# -gt 0 ]; do
     --bind) bind=${2:-}; shift 2 ;;
     --balance) balance=${2:-}; shift 2 ;;
     --hash-bytes) hash_bytes=${2:-}; shift 2 ;;
+    --balance-factor) balance_factor=${2:-}; shift 2 ;;
     --drain-grace-ms) grace_ms=${2:-}; shift 2 ;;
     --state-dir) state_dir=${2:-}; shift 2 ;;
     --radixrt) radixrt=${2:-}; shift 2 ;;
@@ -59,6 +62,9 @@ done
 [[ "$port" =~ ^[0-9]+$ ]] && [ "$port" -ge 1 ] && [ "$port" -le 65535 ] || die "--port P is required (1-65535)"
 [[ "$hash_bytes" =~ ^[1-9][0-9]*$ ]] || die "--hash-bytes must be a positive integer"
 [[ "$grace_ms" =~ ^[0-9]+$ ]] || die "--drain-grace-ms must be an integer"
+# HAProxy's hash-balance-factor: 0 (no bound) or above 100.
+[[ "$balance_factor" =~ ^[0-9]+$ ]] && { [ "$balance_factor" -eq 0 ] || [ "$balance_factor" -gt 100 ]; } ||
+  die "--balance-factor is 0 (no bound) or a percentage above 100"
 case "$balance" in
   affinity) balance_line='hash var(txn.affinity_key)' ;;
   roundrobin) balance_line='roundrobin' ;;
@@ -164,7 +170,7 @@ servers="$state_dir/servers"
 for i in $(seq 1 "$replicas"); do
   echo "    server r$i 127.0.0.1:${ports[$((i - 1))]} check" >>"$servers"
 done
-sed -e "s|@PORT@|$port|g; s|@BIND@|$bind|g; s|@BALANCE@|$balance_line|g; s|@HASH_BYTES@|$hash_bytes|g" \
+sed -e "s|@PORT@|$port|g; s|@BIND@|$bind|g; s|@BALANCE@|$balance_line|g; s|@HASH_BYTES@|$hash_bytes|g; s|@BALANCE_FACTOR@|$balance_factor|g" \
   -e "/^@SERVERS@\$/{r $servers" -e 'd}' "$here/haproxy.cfg.in" >"$state_dir/haproxy.cfg"
 "$haproxy" -c -q -f "$state_dir/haproxy.cfg" >"$state_dir/haproxy.log" 2>&1 ||
   fail "haproxy refused the configuration: $(cat "$state_dir/haproxy.log")"

@@ -43,6 +43,22 @@ std::vector<chat_message> plain_messages(const ojson& messages) {
     return out;
 }
 
+// The families have no way to write tools or tool calls: refused, not dropped.
+void refuse_tools(const chat_inputs& in, const std::string& family) {
+    const std::string why = "the '" + family +
+                            "' chat format cannot render tools or tool calls; serve a model "
+                            "whose chat template can, or set model.chat_template to a .jinja file";
+    if (in.tools.is_array() && !in.tools.empty()) {
+        throw invalid("tools", why);
+    }
+    for (std::size_t i = 0; i < in.messages.size(); ++i) {
+        if (auto t = in.messages[i].find("tool_calls");
+            t != in.messages[i].end() && t->is_array() && !t->empty()) {
+            throw invalid("messages[" + std::to_string(i) + "].tool_calls", why);
+        }
+    }
+}
+
 } // namespace
 
 chat_prompt chat_prompt::from_config(const std::string& setting, const model_info& model) {
@@ -91,6 +107,7 @@ chat_prompt chat_prompt::from_text(const std::string& text, const model_info& mo
 chat_prompt_text chat_prompt::render(const chat_inputs& in) const {
     chat_prompt_text out;
     if (!template_) {
+        refuse_tools(in, to_string(family_));
         out.text = render_chat(family_, plain_messages(in.messages));
         out.parse_special = false; // as before: the families' text is tokenized as text
         return out;

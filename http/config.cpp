@@ -112,6 +112,7 @@ const std::map<std::string, field>& fields() {
         {"server.max_stream_buffer_bytes",
          integer(&server_config::max_stream_buffer_bytes, 4096, 1u << 30)},
         {"server.max_json_depth", integer(&server_config::max_json_depth, 2, 10000)},
+        {"server.webui", boolean([](server_config& c) -> bool& { return c.webui; })},
         {"server.max_requests_per_connection",
          integer(&server_config::max_requests_per_connection, 1, 1u << 20)},
         {"server.max_requests_per_tenant",

@@ -28,6 +28,7 @@ struct server_config {
     std::chrono::milliseconds drain_grace{0};        // /health 503, still serving, then drain
     std::size_t max_stream_buffer_bytes = 4u << 20;  // a reader further behind is dropped
     std::size_t max_json_depth = 64;                 // deeper request bodies get 400
+    bool webui = true;                               // the playground page at / (web/)
     std::size_t max_requests_per_connection = 256;   // engine requests queued or running (429)
     std::size_t max_requests_per_tenant = 0;         // same, per tenant (0: no cap)
     std::string model_name;                          // served as "model"; default from the file

@@ -14,8 +14,12 @@ class chat_completions final : public openai_format {
                                     const token_event& e) const override {
         json delta = c.started ? json{{"content", e.text}}
                                : json{{"role", "assistant"}, {"content", e.text}};
+        json lp = nullptr;
+        if (info_.logprobs >= 0) {
+            lp = {{"content", json::array({entry(e.token, e.logprob, e.top_logprobs)})}};
+        }
         return chunk(json::array(
-            {{{"index", i}, {"delta", delta}, {"finish_reason", nullptr}, {"logprobs", nullptr}}}));
+            {{{"index", i}, {"delta", delta}, {"finish_reason", nullptr}, {"logprobs", lp}}}));
     }
 
     std::optional<json> finish_chunk(std::size_t i, const choice_state& c) const override {
@@ -36,11 +40,44 @@ class chat_completions final : public openai_format {
             items.push_back({{"index", i},
                              {"message", {{"role", "assistant"}, {"content", all[i].text}}},
                              {"finish_reason", finish_name(all[i].fin.reason)},
-                             {"logprobs", nullptr}});
+                             {"logprobs", logprobs_of(all[i])}});
         }
-        return {{"id", info_.id},           {"object", "chat.completion"},
-                {"created", info_.created}, {"model", info_.model},
-                {"choices", items},         {"usage", openai_usage(all, info_.n)}};
+        return {{"id", info_.id},
+                {"object", "chat.completion"},
+                {"created", info_.created},
+                {"model", info_.model},
+                {"system_fingerprint", info_.fingerprint},
+                {"choices", items},
+                {"usage", openai_usage(all, info_.n)}};
+    }
+
+  private:
+    json alternative(std::int32_t token, float logprob) const {
+        const auto piece = info_.piece(token);
+        return {{"token", piece}, {"logprob", logprob}, {"bytes", token_bytes(piece)}};
+    }
+
+    // One logprobs.content item: the chosen token and its alternatives.
+    json entry(std::int32_t token, float logprob, const std::vector<token_logprob>& top) const {
+        json item = alternative(token, logprob);
+        json alts = json::array();
+        for (const auto& t : top) {
+            alts.push_back(alternative(t.token, t.logprob));
+        }
+        item["top_logprobs"] = std::move(alts);
+        return item;
+    }
+
+    json logprobs_of(const choice_state& c) const {
+        if (info_.logprobs < 0) {
+            return nullptr;
+        }
+        json content = json::array();
+        for (std::size_t k = 0; k < c.ids.size(); ++k) {
+            content.push_back(entry(c.ids[k], c.logprobs[k],
+                                    k < c.top.size() ? c.top[k] : std::vector<token_logprob>{}));
+        }
+        return {{"content", std::move(content)}, {"refusal", nullptr}};
     }
 };
 

@@ -16,8 +16,7 @@ class completions final : public openai_format {
                      {"finish_reason", nullptr},
                      {"logprobs", nullptr}};
         if (info_.logprobs >= 0) {
-            item["logprobs"] = {
-                {"tokens", {e.text}}, {"token_logprobs", {e.logprob}}, {"top_logprobs", nullptr}};
+            item["logprobs"] = logprobs_of(i, c, c.ids.size() - 1, c.ids.size());
         }
         return chunk(json::array({item}));
     }
@@ -39,26 +38,49 @@ class completions final : public openai_format {
                          {"finish_reason", finish_name(c.fin.reason)},
                          {"logprobs", nullptr}};
             if (info_.logprobs >= 0) {
-                std::vector<std::size_t> offsets; // of each token in the returned text
-                std::size_t at = echo_of(i).size();
-                for (const auto& piece : c.pieces) {
-                    offsets.push_back(at);
-                    at += piece.size();
-                }
-                item["logprobs"] = {{"token_logprobs", c.logprobs},
-                                    {"tokens", c.pieces},
-                                    {"text_offset", offsets},
-                                    {"top_logprobs", nullptr}};
+                item["logprobs"] = logprobs_of(i, c, 0, c.ids.size());
             }
             items.push_back(std::move(item));
         }
-        return {{"id", info_.id},           {"object", "text_completion"},
-                {"created", info_.created}, {"model", info_.model},
-                {"choices", items},         {"usage", openai_usage(all, info_.n)}};
+        return {{"id", info_.id},
+                {"object", "text_completion"},
+                {"created", info_.created},
+                {"model", info_.model},
+                {"system_fingerprint", info_.fingerprint},
+                {"choices", items},
+                {"usage", openai_usage(all, info_.n)}};
     }
 
   private:
     const std::string& echo_of(std::size_t i) const { return info_.echo[i / info_.n]; }
+
+    // OpenAI's legacy logprobs object for tokens [from, to) of choice i. As
+    // OpenAI, each top_logprobs dict also holds the sampled token, so it has
+    // up to logprobs + 1 entries.
+    json logprobs_of(std::size_t i, const choice_state& c, std::size_t from, std::size_t to) const {
+        json tokens = json::array(), values = json::array(), tops = json::array(),
+             offsets = json::array();
+        for (std::size_t k = from; k < to; ++k) {
+            const auto piece = info_.piece(c.ids[k]);
+            tokens.push_back(piece);
+            values.push_back(c.logprobs[k]);
+            json top = json::object();
+            for (const auto& t : c.top[k]) { // most likely first: keep the first of equal texts
+                if (auto p = info_.piece(t.token); !top.contains(p)) {
+                    top[p] = t.logprob;
+                }
+            }
+            if (!top.contains(piece)) {
+                top[piece] = c.logprobs[k];
+            }
+            tops.push_back(std::move(top));
+            offsets.push_back(echo_of(i).size() + c.offsets[k]);
+        }
+        return {{"tokens", std::move(tokens)},
+                {"token_logprobs", std::move(values)},
+                {"top_logprobs", std::move(tops)},
+                {"text_offset", std::move(offsets)}};
+    }
 };
 
 } // namespace

@@ -12,10 +12,9 @@ class generate final : public response_format {
 
     std::optional<json> token_chunk(std::size_t i, const choice_state& c,
                                     const token_event&) const override {
-        return json{{"text", c.text},
-                    {"output_ids", c.ids},
-                    {"index", i},
-                    {"meta_info", {{"id", info_.id}, {"completion_tokens", c.ids.size()}}}};
+        json m = {{"id", info_.id}, {"completion_tokens", c.ids.size()}};
+        add_logprobs(m, c);
+        return json{{"text", c.text}, {"output_ids", c.ids}, {"index", i}, {"meta_info", m}};
     }
 
     std::optional<json> finish_chunk(std::size_t i, const choice_state& c) const override {
@@ -28,18 +27,45 @@ class generate final : public response_format {
     }
 
   private:
+    // SGLang's shape: [logprob, token id, text or null] per token.
+    json entry(std::int32_t token, float logprob) const {
+        return json::array(
+            {logprob, token, info_.logprob_text ? json(info_.piece(token)) : json()});
+    }
+
+    void add_logprobs(json& m, const choice_state& c) const {
+        if (info_.logprobs < 0) {
+            return;
+        }
+        json out = json::array(), tops = json::array();
+        for (std::size_t k = 0; k < c.ids.size(); ++k) {
+            out.push_back(entry(c.ids[k], c.logprobs[k]));
+            json alts = json::array();
+            for (const auto& t : c.top[k]) {
+                alts.push_back(entry(t.token, t.logprob));
+            }
+            tops.push_back(std::move(alts));
+        }
+        m["output_token_logprobs"] = std::move(out);
+        if (info_.logprobs > 0) {
+            m["output_top_logprobs"] = std::move(tops);
+        }
+    }
+
     json meta(const choice_state& c) const {
         const auto& u = c.fin.usage;
         const char* reason =
             c.fin.reason == finish_reason::cancelled ? "abort" : finish_name(c.fin.reason);
-        return {{"id", info_.id},
-                {"prompt_tokens", u.prompt_tokens},
-                {"completion_tokens", u.completion_tokens},
-                {"cached_tokens", u.cached_tokens},
-                {"finish_reason", {{"type", reason}}},
-                {"queue_time", u.queue_ms / 1000.0},
-                {"ttft", u.ttft_ms / 1000.0},
-                {"e2e_latency", u.total_ms / 1000.0}};
+        json m = {{"id", info_.id},
+                  {"prompt_tokens", u.prompt_tokens},
+                  {"completion_tokens", u.completion_tokens},
+                  {"cached_tokens", u.cached_tokens},
+                  {"finish_reason", {{"type", reason}}},
+                  {"queue_time", u.queue_ms / 1000.0},
+                  {"ttft", u.ttft_ms / 1000.0},
+                  {"e2e_latency", u.total_ms / 1000.0}};
+        add_logprobs(m, c);
+        return m;
     }
 };
 

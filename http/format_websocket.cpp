@@ -12,11 +12,22 @@ class websocket final : public response_format {
 
     std::optional<json> token_chunk(std::size_t, const choice_state&,
                                     const token_event& e) const override {
-        return json{{"type", "token"},
-                    {"id", info_.client_id},
-                    {"index", e.index},
-                    {"token_id", e.token},
-                    {"text", e.text}};
+        json ev = {{"type", "token"},
+                   {"id", info_.client_id},
+                   {"index", e.index},
+                   {"token_id", e.token},
+                   {"text", e.text}};
+        if (info_.logprobs >= 0) {
+            ev["logprob"] = e.logprob;
+            json alts = json::array();
+            for (const auto& t : e.top_logprobs) {
+                alts.push_back({{"token_id", t.token},
+                                {"text", info_.piece(t.token)},
+                                {"logprob", t.logprob}});
+            }
+            ev["top_logprobs"] = std::move(alts);
+        }
+        return ev;
     }
 
     std::optional<json> finish_chunk(std::size_t, const choice_state& c) const override {
@@ -37,7 +48,11 @@ class websocket final : public response_format {
     json error_chunk(const api_error& e) const override {
         return {{"type", "error"},
                 {"id", info_.client_id},
-                {"error", {{"message", e.what()}, {"type", e.type}, {"code", e.code}}}};
+                {"error",
+                 {{"message", e.what()},
+                  {"type", e.type},
+                  {"code", e.code},
+                  {"param", e.param.empty() ? json(nullptr) : json(e.param)}}}};
     }
 
     bool done_marker() const override { return false; }

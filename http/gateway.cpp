@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "http/json_util.hpp"
+#include "http/web_assets.hpp"
 
 namespace radixrt::http {
 
@@ -61,7 +62,16 @@ constexpr route_entry routes[] = {
     {"/health", "GET"},          {"/metrics", "GET"},
     {"/v1/cache", "GET"},        {"/v1/cache/flush", "POST"},
     {"/v1/ws", "GET"},           {"/apply_chat_template", "POST"},
+    {"/v1/models/{id}", "GET"},  {"/get_model_info", "GET"},
+    {"/get_server_info", "GET"}, {"/flush_cache", "POST"},
+    {"/health_generate", "GET"},
 };
+
+// The route a path belongs to: /v1/models/<id> is one route.
+std::string route_of(const std::string& path) {
+    const std::string models = "/v1/models/";
+    return path.size() > models.size() && path.starts_with(models) ? "/v1/models/{id}" : path;
+}
 
 api_error unauthorized() {
     return api_error(401, "authentication_error", "invalid_api_key", "missing or invalid API key");
@@ -95,9 +105,17 @@ std::optional<principal> gateway::accept_websocket(const api_request& req,
 }
 
 void gateway::handle(const api_request& req, const std::shared_ptr<responder>& out) {
-    const std::string path = path_of(req.target);
-    if (path == "/health" && req.method == "GET") {
+    const std::string path = route_of(path_of(req.target));
+    // HEAD is GET without a body (the HTTP session drops it).
+    const std::string method = req.method == "HEAD" ? "GET" : req.method;
+    if (path == "/health" && method == "GET") {
         return health(out); // open, for load balancers
+    }
+    if (cfg_.webui && method == "GET") {
+        // The page is open (it asks for the key itself, for the API calls).
+        if (const auto* asset = find_web_asset(path)) {
+            return serve_asset(*asset, req, out);
+        }
     }
     const route_entry* same_path = nullptr;
     for (const auto& r : routes) {
@@ -111,7 +129,7 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
         return answer(out, same_path ? path : "other", unauthorized());
     }
     for (const auto& r : routes) {
-        if (path == r.path && req.method == r.method) {
+        if (path == r.path && method == r.method) {
             return route(path, *who, req, out);
         }
     }
@@ -127,6 +145,26 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
     out->respond(405, "application/json", error_body(e), {{"Allow", same_path->method}});
 }
 
+void gateway::serve_asset(const web_asset& a, const api_request& req,
+                          const std::shared_ptr<responder>& out) {
+    // Revalidated on every load (no-cache), so a new build's page is never
+    // mixed with an old one's script; an unchanged file costs a 304.
+    header_list headers = {{"ETag", std::string(a.etag)}, {"Cache-Control", "no-cache"},
+                           {"X-Content-Type-Options", "nosniff"}};
+    if (a.path == "/index.html") {
+        // Only this origin's scripts and styles; data: for the inline icon.
+        headers.emplace_back("Content-Security-Policy",
+                             "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+                             "frame-ancestors 'none'");
+    }
+    if (etag_matches(req.if_none_match, a.etag)) {
+        metrics_.request("/ (web)", "304");
+        return out->respond(304, std::string(a.content_type), "", std::move(headers));
+    }
+    metrics_.request("/ (web)", "200");
+    out->respond(200, std::string(a.content_type), std::string(a.body), std::move(headers));
+}
+
 void gateway::route(const std::string& path, const principal& who, const api_request& req,
                     const std::shared_ptr<responder>& out) {
     try {
@@ -138,6 +176,15 @@ void gateway::route(const std::string& path, const principal& who, const api_req
         }
         if (path == "/v1/models") {
             return models(out);
+        }
+        if (path == "/v1/models/{id}") {
+            return model(path_of(req.target).substr(std::string("/v1/models/").size()), out);
+        }
+        if (path == "/get_model_info") {
+            return model_info(out);
+        }
+        if (path == "/get_server_info") {
+            return server_info(out);
         }
         if (path == "/tokenize") {
             return tokenize(req, out);
@@ -151,8 +198,8 @@ void gateway::route(const std::string& path, const principal& who, const api_req
         if (path == "/v1/cache") {
             return cache(who, out);
         }
-        if (path == "/v1/cache/flush") {
-            return flush(who, out);
+        if (path == "/v1/cache/flush" || path == "/flush_cache") {
+            return flush(who, path, out);
         }
         if (shutting_down_) {
             throw unavailable(true);
@@ -162,6 +209,9 @@ void gateway::route(const std::string& path, const principal& who, const api_req
         }
         if (path == "/v1/chat/completions") {
             return chat(req, who, out);
+        }
+        if (path == "/health_generate") {
+            return health_generate(out);
         }
         return generate(req, who, out);
     } catch (const api_error& e) {

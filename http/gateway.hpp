@@ -14,7 +14,9 @@
 #include "http/auth.hpp"
 #include "http/chat_prompt.hpp"
 #include "http/config.hpp"
+#include "http/json_util.hpp"
 #include "http/metrics.hpp"
+#include "http/web_assets.hpp"
 #include "http/quota.hpp"
 #include "http/responder.hpp"
 #include "radixrt/engine.hpp"
@@ -27,6 +29,7 @@ struct api_request {
     std::string method;
     std::string target; // path (and query)
     std::string authorization;
+    std::string if_none_match; // for the playground's files (ETag)
     std::string body;
 };
 
@@ -82,12 +85,21 @@ class gateway : public std::enable_shared_from_this<gateway> {
                 const std::shared_ptr<responder>& out);
     // introspection_endpoints.cpp
     void health(const std::shared_ptr<responder>& out);
+    void serve_asset(const web_asset& a, const api_request& req,
+                     const std::shared_ptr<responder>& out);
     void models(const std::shared_ptr<responder>& out);
+    void model(const std::string& id, const std::shared_ptr<responder>& out);
+    json model_card() const;
     void tokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void detokenize(const api_request& req, const std::shared_ptr<responder>& out);
     void prometheus(const std::shared_ptr<responder>& out);
     void cache(const principal& who, const std::shared_ptr<responder>& out);
-    void flush(const principal& who, const std::shared_ptr<responder>& out);
+    void flush(const principal& who, const std::string& endpoint,
+               const std::shared_ptr<responder>& out);
+    // sglang_endpoints.cpp
+    void model_info(const std::shared_ptr<responder>& out);
+    void server_info(const std::shared_ptr<responder>& out);
+    void health_generate(const std::shared_ptr<responder>& out);
 
     server_config cfg_;
     key_table keys_;

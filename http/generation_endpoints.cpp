@@ -1,6 +1,7 @@
 // Generation endpoints: each parses its body into a typed call, builds the
 // engine requests (prompts x n) and hands them to a request group with the
 // API's formatter.
+#include <chrono>
 #include <random>
 
 #include "http/gateway.hpp"
@@ -19,6 +20,34 @@ std::string random_id(const char* prefix) {
         s += hex[g() % 16];
     }
     return s;
+}
+
+std::int64_t now_seconds() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// What every formatter of one request needs; created is the request's time.
+call_info new_call(const char* id_prefix, const std::string& model, std::size_t n, int logprobs,
+                   bool include_usage, std::shared_ptr<engine> eng) {
+    call_info info;
+    info.id = random_id(id_prefix);
+    info.model = model;
+    info.created = now_seconds();
+    info.n = n;
+    info.echo = {std::string()};
+    info.logprobs = logprobs;
+    info.include_usage = include_usage;
+    info.fingerprint = RADIXRT_FINGERPRINT;
+    info.piece = [eng = std::move(eng)](std::int32_t id) { return eng->token_text(id); };
+    return info;
+}
+
+// Logprobs as a call asks for them (alternatives: 0..20; -1: none).
+void set_logprobs(request& r, int logprobs) {
+    r.logprobs = logprobs >= 0;
+    r.top_logprobs = logprobs > 0 ? std::size_t(logprobs) : 0;
 }
 
 // n choices of one prompt; the k-th sample gets seed + k so they differ.
@@ -46,8 +75,8 @@ void gateway::completions(const api_request& req, const principal& who,
     const json j = parse_body(req.body, cfg_.max_json_depth);
     check_model(j, model_name_);
     auto call = parse_completion(j, cfg_);
-    call_info info{random_id("cmpl-"), model_name_,        created_, call.n, {},
-                   call.logprobs,      call.include_usage, nullptr};
+    auto info = new_call("cmpl-", model_name_, call.n, call.logprobs, call.include_usage, eng);
+    info.echo.clear();
     std::vector<request> reqs;
     for (const auto& p : call.prompts) {
         std::string echo;
@@ -60,7 +89,7 @@ void gateway::completions(const api_request& req, const principal& who,
         request r = call.base;
         r.cache_namespace = cache_namespace(who, call.cache_salt);
         set_prompt(r, p);
-        r.logprobs = call.logprobs >= 0;
+        set_logprobs(r, call.logprobs);
         add_choices(reqs, r, call.n);
     }
     launch(std::make_shared<request_group>(completions_format(std::move(info)), call.stream,
@@ -73,9 +102,10 @@ void gateway::chat(const api_request& req, const principal& who,
     const json j = parse_body(req.body, cfg_.max_json_depth);
     check_model(j, model_name_);
     auto call = parse_chat(j, cfg_);
-    call_info info{random_id("chatcmpl-"), model_name_, created_,           call.n,
-                   {std::string()},        -1,          call.include_usage, nullptr};
+    auto info = new_call("chatcmpl-", model_name_, call.n, call.logprobs, call.include_usage,
+                         current_engine());
     request r = call.base;
+    set_logprobs(r, call.logprobs);
     r.cache_namespace = cache_namespace(who, call.cache_salt);
     // Parsed again keeping key order: tool schemas reach the template as sent.
     const auto prompt = prompt_->render(parse_chat_inputs(nlohmann::ordered_json::parse(req.body)));
@@ -93,9 +123,10 @@ void gateway::generate(const api_request& req, const principal& who,
                        const std::shared_ptr<responder>& out) {
     const json j = parse_body(req.body, cfg_.max_json_depth);
     auto call = parse_generate(j, cfg_);
-    call_info info{random_id("gen-"), model_name_, created_, 1,
-                   {std::string()},   -1,          false,    nullptr};
+    auto info = new_call("gen-", model_name_, 1, call.logprobs, false, current_engine());
+    info.logprob_text = call.logprob_text;
     request r = call.base;
+    set_logprobs(r, call.logprobs);
     r.cache_namespace = cache_namespace(who, call.cache_salt);
     set_prompt(r, call.prompt);
     std::vector<request> reqs;

@@ -15,8 +15,9 @@ namespace bhttp = beast::http;
 // The gateway's view of this session; safe from any thread.
 class http_session::responder_impl : public responder {
   public:
-    responder_impl(std::weak_ptr<http_session> s, bool keep_alive, unsigned version)
-        : s_(std::move(s)), keep_alive_(keep_alive), version_(version) {}
+    responder_impl(std::weak_ptr<http_session> s, bool keep_alive, unsigned version,
+                   bool head = false)
+        : s_(std::move(s)), keep_alive_(keep_alive), version_(version), head_(head) {}
 
     void respond(unsigned status, std::string content_type, std::string body,
                  header_list headers) override {
@@ -30,7 +31,11 @@ class http_session::responder_impl : public responder {
         res.body() = std::move(body);
         res.prepare_payload();
         std::ostringstream os;
-        os << res;
+        if (head_) {
+            os << res.base(); // HEAD: GET's headers (Content-Length too), no body
+        } else {
+            os << res;
+        }
         post(os.str(), true, !keep_alive_);
     }
     void start_events() override {
@@ -82,6 +87,7 @@ class http_session::responder_impl : public responder {
     std::weak_ptr<http_session> s_;
     bool keep_alive_;
     unsigned version_;
+    bool head_;
 };
 
 http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
@@ -166,7 +172,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     stream_.expires_never();
     keep_alive_ = req.keep_alive();
     api_request ar{std::string(req.method_string()), std::string(req.target()),
-                   std::string(req[bhttp::field::authorization]), std::move(req.body())};
+                   std::string(req[bhttp::field::authorization]),
+                   std::string(req[bhttp::field::if_none_match]), std::move(req.body())};
     if (beast::websocket::is_upgrade(req)) {
         auto r = std::make_shared<responder_impl>(shared_from_this(), false, req.version());
         if (auto who = gw_->accept_websocket(ar, r)) {
@@ -178,7 +185,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
         return;
     }
     keepalive_ = shared_from_this();
-    current_ = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version());
+    current_ = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version(),
+                                                req.method() == bhttp::verb::head);
     if (buffer_.size() > 0) {
         pipelined_ = true; // the next request came with this one
     }

@@ -72,26 +72,43 @@ void gateway::health(const std::shared_ptr<responder>& out) {
     out->respond(ok ? 200 : 503, "application/json", dump(body));
 }
 
+json gateway::model_card() const {
+    return {{"id", model_name_},
+            {"object", "model"},
+            {"created", created_},
+            {"owned_by", "radixrt"},
+            {"max_model_len", current_engine()->model().context_length}};
+}
+
 void gateway::models(const std::shared_ptr<responder>& out) {
-    json body = {
-        {"object", "list"},
-        {"data", json::array({{{"id", model_name_},
-                               {"object", "model"},
-                               {"created", created_},
-                               {"owned_by", "radixrt"},
-                               {"max_model_len", current_engine()->model().context_length}}})}};
-    reply(out, "/v1/models", dump(body));
+    reply(out, "/v1/models", dump({{"object", "list"}, {"data", json::array({model_card()})}}));
+}
+
+void gateway::model(const std::string& id, const std::shared_ptr<responder>& out) {
+    if (id != model_name_) {
+        throw api_error(404, "invalid_request_error", "model_not_found",
+                        "The model '" + id + "' does not exist (serving '" + model_name_ + "')",
+                        "model");
+    }
+    reply(out, "/v1/models/{id}", dump(model_card()));
 }
 
 void gateway::tokenize(const api_request& req, const std::shared_ptr<responder>& out) {
     const json j = parse_body(req.body, cfg_.max_json_depth);
-    const json* text = j.contains("text")     ? &j["text"]
-                       : j.contains("prompt") ? &j["prompt"]
-                                              : nullptr;
-    if (text == nullptr || !text->is_string()) {
-        throw invalid("text", "expected a string");
+    // The text as SGLang (text), vLLM (prompt) or llama.cpp (content) name it.
+    const char* key = j.contains("text") ? "text" : j.contains("prompt") ? "prompt" : "content";
+    const auto text = j.find(key);
+    if (text == j.end() || !text->is_string()) {
+        throw invalid(key, "expected a string (give text, prompt or content)");
     }
-    const bool add_special = get_bool(j, "add_special_tokens").value_or(true);
+    for (const auto& [k, v] : j.items()) {
+        if (k != key && k != "add_special_tokens" && k != "add_special" && k != "model") {
+            throw invalid(k, "unknown field (expected text, prompt or content, and "
+                             "add_special_tokens or add_special)");
+        }
+    }
+    const bool add_special =
+        get_bool(j, "add_special_tokens").value_or(get_bool(j, "add_special").value_or(true));
     const auto ids = current_engine()->tokenize(text->get<std::string>(), add_special);
     reply(out, "/tokenize", dump({{"tokens", ids}, {"count", ids.size()}}));
 }
@@ -132,17 +149,18 @@ void gateway::cache(const principal& who, const std::shared_ptr<responder>& out)
     });
 }
 
-void gateway::flush(const principal& who, const std::shared_ptr<responder>& out) {
+void gateway::flush(const principal& who, const std::string& endpoint,
+                    const std::shared_ptr<responder>& out) {
     if (!who.admin) {
         throw api_error(403, "permission_error", "permission_denied",
                         "flushing the cache needs an admin key");
     }
     auto self = shared_from_this();
-    current_engine()->flush_cache([self, out](expected<std::size_t> n) {
+    current_engine()->flush_cache([self, out, endpoint](expected<std::size_t> n) {
         if (!n) {
-            return self->answer(out, "/v1/cache/flush", from_engine(n.error()));
+            return self->answer(out, endpoint, from_engine(n.error()));
         }
-        self->reply(out, "/v1/cache/flush", dump({{"flushed_blocks", *n}}));
+        self->reply(out, endpoint, dump({{"flushed_blocks", *n}}));
     });
 }
 

@@ -145,6 +145,11 @@ void request_group::on_token(std::size_t i, const token_event& e) {
     c.ids.push_back(e.token);
     c.pieces.push_back(e.text);
     c.logprobs.push_back(e.logprob);
+    if (const auto& info = format_->info(); info.logprobs >= 0) {
+        c.top.push_back(e.top_logprobs);
+        c.offsets.push_back(c.piece_bytes);
+        c.piece_bytes += info.piece ? info.piece(e.token).size() : e.text.size();
+    }
     c.text += e.text;
     if (stream_) {
         if (auto chunk = format_->token_chunk(i, c, e)) {

@@ -1,20 +1,36 @@
 #include "http/request_parsing.hpp"
 
 #include <cstdlib>
+#include <random>
+
+#include "http/request_fields.hpp"
 
 namespace radixrt::http {
 
 namespace {
 
-enum class dialect { openai, sglang };
+// A request without a seed gets its own, as OpenAI's: equal requests differ.
+std::uint64_t random_seed() {
+    static thread_local std::mt19937_64 g{std::random_device{}()};
+    return g();
+}
+
+} // namespace
+
+namespace detail {
 
 // Sampling, limits and stops. OpenAI's names; SGLang's sampling_params use
 // the same, with max_new_tokens.
 request parse_params(const json& j, const server_config& cfg, dialect d) {
     request r;
-    const char* max_key = d == dialect::sglang                  ? "max_new_tokens"
-                          : j.contains("max_completion_tokens") ? "max_completion_tokens"
-                                                                : "max_tokens";
+    const auto given = [&](const char* k) { return j.contains(k) && !j[k].is_null(); };
+    if (d == dialect::openai && given("max_tokens") && given("max_completion_tokens") &&
+        j["max_tokens"] != j["max_completion_tokens"]) {
+        throw invalid("max_completion_tokens", "differs from max_tokens; give one of them");
+    }
+    const char* max_key = d == dialect::sglang             ? "max_new_tokens"
+                          : given("max_completion_tokens") ? "max_completion_tokens"
+                                                           : "max_tokens";
     r.max_tokens = std::size_t(get_int(j, max_key, 1, std::int64_t(cfg.max_tokens_limit))
                                    .value_or(std::int64_t(cfg.default_max_tokens)));
     auto& s = r.sampling;
@@ -26,7 +42,8 @@ request parse_params(const json& j, const server_config& cfg, dialect d) {
     s.presence_penalty = float(get_number(j, "presence_penalty", -2.0, 2.0).value_or(0.0));
     s.frequency_penalty = float(get_number(j, "frequency_penalty", -2.0, 2.0).value_or(0.0));
     s.repetition_penalty = float(get_number(j, "repetition_penalty", 0.01, 100.0).value_or(1.0));
-    s.seed = std::uint64_t(get_int(j, "seed", INT64_MIN, INT64_MAX).value_or(0));
+    const auto seed = get_int(j, "seed", INT64_MIN, INT64_MAX);
+    s.seed = seed ? std::uint64_t(*seed) : random_seed();
     r.ignore_eos = get_bool(j, "ignore_eos").value_or(false);
     if (auto it = j.find("stop"); it != j.end() && !it->is_null()) {
         if (it->is_string()) {
@@ -73,6 +90,17 @@ request parse_params(const json& j, const server_config& cfg, dialect d) {
     return r;
 }
 
+std::string parse_cache_salt(const json& j) {
+    auto it = j.find("cache_salt");
+    if (it == j.end() || it->is_null()) {
+        return {};
+    }
+    if (!it->is_string() || it->get<std::string>().empty() || it->get<std::string>().size() > 256) {
+        throw invalid("cache_salt", "expected a non-empty string of at most 256 bytes");
+    }
+    return it->get<std::string>();
+}
+
 prompt_input parse_one_prompt(const json& p, const std::string& param) {
     if (p.is_string()) {
         return p.get<std::string>();
@@ -91,6 +119,36 @@ prompt_input parse_one_prompt(const json& p, const std::string& param) {
     return ids;
 }
 
+} // namespace detail
+
+using namespace detail;
+
+namespace {
+
+// One part of an array content: only text on this text-only server.
+std::string text_part(const json& part, const std::string& param) {
+    const std::string type = part.is_object() ? part.value("type", "") : "";
+    if (type == "image_url" || type == "input_audio" || type == "file" || type == "image" ||
+        type == "audio") {
+        throw invalid(param, "this server serves a text-only model: '" + type +
+                                 "' content parts are not accepted");
+    }
+    if (type != "text" || !part.contains("text") || !part["text"].is_string()) {
+        throw invalid(param, "expected content parts {\"type\": \"text\", \"text\": string}");
+    }
+    return part["text"].get<std::string>();
+}
+
+// Tool calls in history reach the template as sent; only their shapes are checked.
+void check_tool_fields(const json& m, const std::string& at) {
+    if (auto t = m.find("tool_calls"); t != m.end() && !t->is_null() && !t->is_array()) {
+        throw invalid(at + ".tool_calls", "expected an array of tool calls");
+    }
+    if (auto t = m.find("tool_call_id"); t != m.end() && !t->is_null() && !t->is_string()) {
+        throw invalid(at + ".tool_call_id", "expected a string");
+    }
+}
+
 std::vector<chat_message> parse_messages(const json& j) {
     auto it = j.find("messages");
     if (it == j.end() || !it->is_array() || it->empty()) {
@@ -101,19 +159,18 @@ std::vector<chat_message> parse_messages(const json& j) {
         if (!m.is_object() || !m.contains("role") || !m["role"].is_string()) {
             throw invalid("messages", "every message needs a string 'role'");
         }
+        const std::string at = "messages[" + std::to_string(msgs.size()) + "]";
         std::string content;
         if (auto c = m.find("content"); c != m.end() && c->is_string()) {
             content = c->get<std::string>();
         } else if (c != m.end() && c->is_array()) { // [{type: text, text}]
             for (const auto& part : *c) {
-                if (part.is_object() && part.value("type", "") == "text" && part.contains("text") &&
-                    part["text"].is_string()) {
-                    content += part["text"].get<std::string>();
-                }
+                content += text_part(part, at + ".content");
             }
         } else if (c != m.end() && !c->is_null()) {
-            throw invalid("messages", "'content' must be a string or an array of text parts");
+            throw invalid(at + ".content", "must be a string or an array of text parts");
         }
+        check_tool_fields(m, at);
         const auto role = m["role"].get<std::string>();
         if (role != "system" && role != "user" && role != "assistant" && role != "developer" &&
             role != "tool") {
@@ -124,15 +181,14 @@ std::vector<chat_message> parse_messages(const json& j) {
     return msgs;
 }
 
-std::string parse_cache_salt(const json& j) {
-    auto it = j.find("cache_salt");
-    if (it == j.end() || it->is_null()) {
-        return {};
+// Chat's logprobs: true (+ top_logprobs 0..20) -> alternatives asked, else -1.
+int parse_chat_logprobs(const json& j) {
+    const bool on = get_bool(j, "logprobs").value_or(false);
+    const auto top = get_int(j, "top_logprobs", 0, std::int64_t(max_top_logprobs));
+    if (top && !on) {
+        throw invalid("top_logprobs", "top_logprobs needs logprobs: true");
     }
-    if (!it->is_string() || it->get<std::string>().empty() || it->get<std::string>().size() > 256) {
-        throw invalid("cache_salt", "expected a non-empty string of at most 256 bytes");
-    }
-    return it->get<std::string>();
+    return on ? int(top.value_or(0)) : -1;
 }
 
 void parse_stream(const json& j, bool& stream, bool& include_usage) {
@@ -140,6 +196,11 @@ void parse_stream(const json& j, bool& stream, bool& include_usage) {
     if (auto so = j.find("stream_options"); so != j.end() && !so->is_null()) {
         if (!so->is_object()) {
             throw invalid("stream_options", "expected an object");
+        }
+        for (const auto& [k, v] : so->items()) {
+            if (k != "include_usage") {
+                throw invalid("stream_options." + k, "unknown field (only include_usage)");
+            }
         }
         include_usage = get_bool(*so, "include_usage").value_or(false);
     }
@@ -250,6 +311,7 @@ void check_model(const json& body, const std::string& served) {
 }
 
 completion_call parse_completion(const json& j, const server_config& cfg) {
+    check_known_fields(j, endpoint_fields::completions);
     completion_call c;
     c.cache_salt = parse_cache_salt(j);
     parse_stream(j, c.stream, c.include_usage);
@@ -257,7 +319,17 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
     c.base = parse_params(j, cfg, dialect::openai);
     c.echo = get_bool(j, "echo").value_or(false);
     if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null()) {
-        c.logprobs = int(get_int(j, "logprobs", 0, 5).value_or(0));
+        c.logprobs = int(get_int(j, "logprobs", 0, int(max_top_logprobs)).value_or(0));
+    }
+    if (c.echo && c.logprobs >= 0) { // the engine computes no prompt-token logprobs
+        throw invalid("echo", "echo with logprobs is not supported: prompt tokens have no "
+                              "logprobs on this server");
+    }
+    if (auto s = j.find("suffix"); s != j.end() && !s->is_null()) {
+        throw invalid("suffix", "suffix (insertion) is not supported");
+    }
+    if (get_int(j, "best_of", 1, 16).value_or(std::int64_t(c.n)) != std::int64_t(c.n)) {
+        throw invalid("best_of", "best_of must equal n (no server-side ranking of samples)");
     }
     auto it = j.find("prompt");
     if (it == j.end() || it->is_null()) {
@@ -278,61 +350,17 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
 }
 
 chat_call parse_chat(const json& j, const server_config& cfg) {
+    check_known_fields(j, endpoint_fields::chat);
+    check_structured_output(j);
     chat_call c;
     c.cache_salt = parse_cache_salt(j);
     parse_stream(j, c.stream, c.include_usage);
     c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
     c.base = parse_params(j, cfg, dialect::openai);
+    c.logprobs = parse_chat_logprobs(j);
     c.messages = parse_messages(j);
     check_template_fields(j);
     return c;
-}
-
-generate_call parse_generate(const json& j, const server_config& cfg) {
-    generate_call g;
-    g.cache_salt = parse_cache_salt(j);
-    g.stream = get_bool(j, "stream").value_or(false);
-    const auto sp = j.find("sampling_params");
-    if (sp != j.end() && !sp->is_null() && !sp->is_object()) {
-        throw invalid("sampling_params", "expected an object");
-    }
-    g.base =
-        parse_params(sp != j.end() && sp->is_object() ? *sp : json::object(), cfg, dialect::sglang);
-    if (j.contains("input_ids")) {
-        g.prompt_param = "input_ids";
-        if (!j["input_ids"].is_array()) {
-            throw invalid("input_ids", "expected an array of token ids");
-        }
-    } else if (j.contains("text")) {
-        g.prompt_param = "text";
-        if (!j["text"].is_string()) {
-            throw invalid("text", "expected a string");
-        }
-    } else {
-        throw invalid("text", "give 'text' or 'input_ids'");
-    }
-    g.prompt = parse_one_prompt(j[g.prompt_param], g.prompt_param);
-    return g;
-}
-
-ws_generate_call parse_ws_generate(const json& j, const server_config& cfg) {
-    ws_generate_call g;
-    g.cache_salt = parse_cache_salt(j);
-    const auto params = j.find("params");
-    if (params != j.end() && !params->is_null() && !params->is_object()) {
-        throw invalid("params", "expected an object");
-    }
-    g.base = parse_params(params != j.end() && params->is_object() ? *params : json::object(), cfg,
-                          dialect::openai);
-    if (j.contains("input_ids")) {
-        g.prompt_param = "input_ids";
-    } else if (j.contains("prompt")) {
-        g.prompt_param = "prompt";
-    } else {
-        throw invalid("prompt", "give 'prompt' or 'input_ids'");
-    }
-    g.prompt = parse_one_prompt(j[g.prompt_param], g.prompt_param);
-    return g;
 }
 
 std::string openai_param(std::string_view p) {
@@ -341,21 +369,6 @@ std::string openai_param(std::string_view p) {
 
 std::string chat_param(std::string_view p) {
     return p == "prompt" ? "messages" : std::string(p);
-}
-
-param_names generate_params(std::string prompt_param) {
-    return [prompt_param](std::string_view p) {
-        if (p == "prompt") {
-            return prompt_param;
-        }
-        return "sampling_params." + std::string(p == "max_tokens" ? "max_new_tokens" : p);
-    };
-}
-
-param_names ws_params(std::string prompt_param) {
-    return [prompt_param](std::string_view p) {
-        return p == "prompt" ? prompt_param : "params." + std::string(p);
-    };
 }
 
 } // namespace radixrt::http

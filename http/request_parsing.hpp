@@ -37,6 +37,7 @@ struct chat_call {
     std::string cache_salt; // partitions the prefix cache further (vLLM's cache_salt)
     std::vector<chat_message> messages;
     std::size_t n = 1;
+    int logprobs = -1; // alternatives per token (0..20) with logprobs: true; -1: not asked
     bool stream = false, include_usage = false;
     request base;
 };
@@ -46,6 +47,8 @@ struct generate_call {
     prompt_input prompt;
     std::string prompt_param; // "text" or "input_ids"
     bool stream = false;
+    int logprobs = -1;         // return_logprob: top_logprobs_num (0..20); -1: not asked
+    bool logprob_text = false; // return_text_in_logprobs
     request base;
 };
 
@@ -54,6 +57,7 @@ struct ws_generate_call {
     std::string cache_salt; // partitions the prefix cache further (vLLM's cache_salt)
     prompt_input prompt;
     std::string prompt_param; // "prompt" or "input_ids"
+    int logprobs = -1;        // params.logprobs: params.top_logprobs (0..20); -1: not asked
     request base;
 };
 
@@ -78,6 +82,14 @@ completion_call parse_completion(const json& body, const server_config& cfg);
 chat_call parse_chat(const json& body, const server_config& cfg);
 generate_call parse_generate(const json& body, const server_config& cfg);
 ws_generate_call parse_ws_generate(const json& msg, const server_config& cfg);
+
+namespace detail {
+enum class dialect { openai, sglang };
+/// Sampling, limits and stops (OpenAI's names; SGLang's use max_new_tokens).
+request parse_params(const json& j, const server_config& cfg, dialect d);
+std::string parse_cache_salt(const json& j);
+prompt_input parse_one_prompt(const json& p, const std::string& param);
+} // namespace detail
 
 /// The API's name for an engine field, per API.
 std::string openai_param(std::string_view engine_param);

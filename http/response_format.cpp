@@ -10,11 +10,20 @@ json response_format::error_chunk(const api_error& e) const {
     return {{"error", {{"message", e.what()}, {"type", e.type}, {"code", e.code}}}};
 }
 
+json token_bytes(const std::string& piece) {
+    json out = json::array();
+    for (const char ch : piece) {
+        out.push_back(int(static_cast<unsigned char>(ch)));
+    }
+    return out;
+}
+
 json openai_format::chunk(json choices) const {
     json j = {{"id", info_.id},
               {"object", chunk_object_},
               {"created", info_.created},
               {"model", info_.model},
+              {"system_fingerprint", info_.fingerprint},
               {"choices", std::move(choices)}};
     if (info_.include_usage) {
         j["usage"] = nullptr; // as OpenAI: null on every chunk but the last

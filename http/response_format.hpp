@@ -3,6 +3,7 @@
 // One formatter per kind (OpenAI completions, OpenAI chat, SGLang generate,
 // the WebSocket protocol); the request group (request_group.hpp) feeds it
 // the engine's events and sends what it returns. Formatters only build JSON.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ struct choice_state {
     std::vector<std::string> pieces; // each token's text
     std::vector<std::int32_t> ids;
     std::vector<float> logprobs;
+    std::vector<std::vector<token_logprob>> top; // per token, when alternatives were asked
+    std::vector<std::size_t> offsets;            // with logprobs: where each token's piece starts
+    std::size_t piece_bytes = 0;                 // with logprobs: the pieces' total size
     finish_event fin;
     bool done = false;
     bool started = false; // a chunk of it was sent
@@ -32,10 +36,17 @@ struct call_info {
     std::int64_t created = 0;
     std::size_t n = 1;             // choices per prompt
     std::vector<std::string> echo; // per prompt: its text when echo was asked, else empty
-    int logprobs = -1;             // completions: logprobs requested (-1: no)
+    int logprobs = -1;             // alternatives per token asked for (-1: no logprobs)
     bool include_usage = false;    // stream_options.include_usage
     json client_id;                // WebSocket: the client's request id, echoed as given
+    std::string fingerprint;       // system_fingerprint (OpenAI formats)
+    bool logprob_text = true;      // /generate: return_text_in_logprobs
+    /// The text of one token (its piece, possibly a partial UTF-8 sequence).
+    std::function<std::string(std::int32_t)> piece;
 };
+
+/// The piece's bytes as OpenAI's `bytes`: an array of ints.
+json token_bytes(const std::string& piece);
 
 class response_format {
   public:

@@ -1,5 +1,6 @@
 #include "http/websocket_protocol.hpp"
 
+#include "http/request_fields.hpp"
 #include "http/request_parsing.hpp"
 
 namespace radixrt::http {
@@ -50,6 +51,7 @@ void ws_connection::on_message(const std::string& text) {
         const std::string key = id.dump();
         const auto type = j.find("type");
         if (type != j.end() && *type == "cancel") {
+            check_known_fields(j, endpoint_fields::ws_cancel);
             std::shared_ptr<request_group> g;
             {
                 std::lock_guard lock(mutex_);
@@ -83,11 +85,15 @@ void ws_connection::generate(const json& msg, const json& id, const std::string&
     request r = call.base;
     r.cache_namespace = cache_namespace(who_, call.cache_salt);
     set_prompt(r, call.prompt);
+    r.logprobs = call.logprobs >= 0;
+    r.top_logprobs = call.logprobs > 0 ? std::size_t(call.logprobs) : 0;
     std::vector<request> reqs;
     reqs.push_back(std::move(r));
     call_info info;
     info.model = gw_->model_name();
     info.client_id = id;
+    info.logprobs = call.logprobs;
+    info.piece = [eng](std::int32_t t) { return eng->token_text(t); };
     auto g = std::make_shared<request_group>(
         websocket_format(std::move(info)), true, "/v1/ws", gw_->stats(),
         std::make_shared<channel_output>(ch_),

@@ -9,6 +9,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   curl ccache haproxy
   clang libclang-rt-14-dev python3 python3-jinja2
+  chromium fonts-dejavu-core
 )
 
 missing=()
