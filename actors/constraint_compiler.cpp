@@ -123,8 +123,12 @@ constraint_compiler::processor(const output_constraint& c) {
     if (!g) {
         return g.error();
     }
-    return std::shared_ptr<logit_processor>(
-        std::make_shared<runtime::grammar_processor>(std::move(*g), vocabulary()));
+    try { // the first call builds the trie: out of memory is the engine's error
+        return std::shared_ptr<logit_processor>(
+            std::make_shared<runtime::grammar_processor>(std::move(*g), vocabulary()));
+    } catch (const std::exception& e) {
+        return error{errc::internal, std::string("constrained decoding: ") + e.what()};
+    }
 }
 
 } // namespace radixrt::actors
