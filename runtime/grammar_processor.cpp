@@ -1,5 +1,6 @@
 #include "runtime/grammar_processor.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -35,12 +36,63 @@ void grammar_processor::catch_up(std::span<const std::int32_t> generated) {
     }
 }
 
+namespace {
+
+// What a mask depends on: the UTF-8 progress, the accepted flag and every
+// stack's positions from the top down (node ids differ between equal
+// states; positions do not).
+void state_key(const grammar_matcher& m, std::vector<std::uint32_t>& key) {
+    const auto& st = m.state();
+    const auto& pool = m.pool();
+    const auto& buf = m.stacks();
+    key.clear();
+    key.push_back(st.partial);
+    key.push_back(std::uint32_t(st.need) | std::uint32_t(st.len) << 8 |
+                  std::uint32_t(st.accepted) << 16);
+    for (std::uint32_t i = st.begin; i < st.end; ++i) {
+        for (std::uint32_t n = buf[i]; n != detail::no_node; n = pool[n].parent) {
+            key.push_back(pool[n].pos);
+        }
+        key.push_back(detail::no_node);
+    }
+}
+
+} // namespace
+
+const token_mask& grammar_processor::current_mask() {
+    state_key(matcher_, key_);
+    for (std::size_t i = 0; i < masks_.size(); ++i) {
+        if (masks_[i].key == key_) {
+            std::rotate(masks_.begin(), masks_.begin() + std::ptrdiff_t(i),
+                        masks_.begin() + std::ptrdiff_t(i) + 1);
+            ++reused_;
+            return masks_.front().mask;
+        }
+    }
+    if (masks_.size() < cached_masks) {
+        masks_.emplace_back();
+    }
+    std::rotate(masks_.begin(), masks_.end() - 1, masks_.end()); // the least recent, reused
+    masks_.front().key = key_;
+    fill_token_mask(matcher_, *vocab_, masks_.front().mask, scratch_);
+    ++computed_;
+    return masks_.front().mask;
+}
+
 void grammar_processor::process(std::span<const std::int32_t> generated, std::span<float> logits) {
     catch_up(generated);
-    fill_token_mask(matcher_, *vocab_, mask_, scratch_);
-    for (std::size_t i = 0; i < logits.size(); ++i) {
-        if (!mask_.test(i)) {
-            logits[i] = -INFINITY;
+    const token_mask& mask = current_mask();
+    // A word at a time: inside a string most words allow all 64 tokens.
+    for (std::size_t w = 0; w * 64 < logits.size(); ++w) {
+        const std::uint64_t bits = w < mask.words.size() ? mask.words[w] : 0;
+        if (bits == ~std::uint64_t(0)) {
+            continue;
+        }
+        const std::size_t end = std::min(logits.size(), w * 64 + 64);
+        for (std::size_t i = w * 64; i < end; ++i) {
+            if (((bits >> (i & 63)) & 1) == 0) {
+                logits[i] = -INFINITY;
+            }
         }
     }
 }

@@ -6,8 +6,10 @@
 // once the grammar is complete, so a grammar that cannot continue leaves
 // EOS as the only choice and the request ends by itself.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "radixrt/request.hpp"
 #include "runtime/grammar_mask.hpp"
@@ -38,14 +40,31 @@ class grammar_processor final : public logit_processor {
     bool can_continue() const { return matcher_.can_continue(); }
     const grammar_matcher& matcher() const { return matcher_; }
 
+    /// Masks computed, and masks reused because the state had been seen.
+    std::size_t masks_computed() const { return computed_; }
+    std::size_t masks_reused() const { return reused_; }
+
   private:
+    // Inside a JSON string (or any loop) the matcher state after one more
+    // character is the one before it, so its mask is too: the last few
+    // masks are kept by state (its stacks' positions and the UTF-8 progress,
+    // which is all a mask depends on) and reused instead of walking the trie.
+    struct cached_mask {
+        std::vector<std::uint32_t> key;
+        token_mask mask;
+    };
+    static constexpr std::size_t cached_masks = 4;
+
     void catch_up(std::span<const std::int32_t> generated);
+    const token_mask& current_mask();
 
     grammar_matcher matcher_;
     std::shared_ptr<const token_trie> vocab_;
     std::size_t seen_ = 0; // tokens of `generated` already fed to the matcher
-    token_mask mask_;
+    std::vector<cached_mask> masks_; // most recently used first
+    std::vector<std::uint32_t> key_;
     mask_scratch scratch_;
+    std::size_t computed_ = 0, reused_ = 0;
 };
 
 } // namespace radixrt::runtime

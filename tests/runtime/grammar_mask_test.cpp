@@ -223,6 +223,32 @@ TEST(grammar_processor, masks_and_catches_up) {
     EXPECT_EQ(logits['b'], 0.0f);
 }
 
+// The processor reuses the mask of a state it has seen (inside a string
+// every character leads back to the same state); what it applies always
+// equals a freshly computed mask.
+TEST(grammar_processor, reused_masks_equal_fresh_ones) {
+    const auto trie = small_vocab();
+    rr::grammar_processor p(rr::grammar::parse(json_grammar), trie);
+    const std::string doc = "{\"ab\": \"abcabc\u00e9x\", \"a\": [12, \"x\"], \"ws\": \"\"}";
+    std::vector<std::int32_t> generated;
+    rr::token_mask fresh;
+    rr::mask_scratch scratch;
+    for (std::size_t i = 0; i <= doc.size(); ++i) {
+        std::vector<float> logits(trie->vocab_size(), 0.0f);
+        p.process(generated, logits);
+        rr::fill_token_mask(p.matcher(), *trie, fresh, scratch);
+        for (std::size_t id = 0; id < logits.size(); ++id) {
+            ASSERT_EQ(std::isinf(logits[id]), !fresh.test(id)) << doc.substr(0, i) << " token " << id;
+        }
+        if (i < doc.size()) {
+            generated.push_back(static_cast<unsigned char>(doc[i])); // byte tokens: id = byte
+        }
+    }
+    EXPECT_TRUE(p.is_complete());
+    EXPECT_GT(p.masks_reused(), 5u);
+    EXPECT_EQ(p.masks_computed() + p.masks_reused(), doc.size() + 1);
+}
+
 // done: complete and nothing may follow, or an end token at completion;
 // a complete grammar that may still continue is not done.
 TEST(grammar_processor, done_when_complete_and_final) {
