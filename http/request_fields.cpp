@@ -32,10 +32,20 @@ constexpr std::string_view chat_fields[] = {"model",
                                             "chat_template_kwargs",
                                             "add_generation_prompt"};
 
-constexpr std::string_view completion_fields[] = {
-    "model", "prompt",     "max_tokens", "max_completion_tokens", "n",
-    "stream", "stream_options", "logprobs", "echo", "cache_salt",
-    "best_of", "suffix", "response_format", "grammar"};
+constexpr std::string_view completion_fields[] = {"model",
+                                                  "prompt",
+                                                  "max_tokens",
+                                                  "max_completion_tokens",
+                                                  "n",
+                                                  "stream",
+                                                  "stream_options",
+                                                  "logprobs",
+                                                  "echo",
+                                                  "cache_salt",
+                                                  "best_of",
+                                                  "suffix",
+                                                  "response_format",
+                                                  "grammar"};
 
 // Sent by OpenAI SDKs and agents on their own; none can change the output.
 constexpr std::string_view ignored_fields[] = {"user", "metadata", "store", "service_tier",
@@ -52,9 +62,8 @@ constexpr std::string_view generate_sampling_fields[] = {"max_new_tokens", "gram
 constexpr std::string_view ws_message_fields[] = {"type",      "id",     "prompt",
                                                   "input_ids", "params", "cache_salt"};
 
-constexpr std::string_view ws_param_fields[] = {"max_tokens",   "max_completion_tokens",
-                                                "logprobs",     "top_logprobs",
-                                                "response_format", "grammar"};
+constexpr std::string_view ws_param_fields[] = {"max_tokens",   "max_completion_tokens", "logprobs",
+                                                "top_logprobs", "response_format",       "grammar"};
 
 bool in(names list, std::string_view k) {
     return std::find(list.begin(), list.end(), k) != list.end();

@@ -13,7 +13,8 @@ class one_constraint {
     void set(constraint_kind kind, std::string text, std::string param) {
         if (c_.kind != constraint_kind::none) {
             throw invalid(prefix_ + param, "only one of the structured-output fields may be "
-                                           "given; '" + prefix_ + c_.param + "' already is");
+                                           "given; '" +
+                                               prefix_ + c_.param + "' already is");
         }
         c_ = {kind, std::move(text), std::move(param)};
     }

@@ -60,7 +60,7 @@ class grammar_processor final : public logit_processor {
 
     grammar_matcher matcher_;
     std::shared_ptr<const token_trie> vocab_;
-    std::size_t seen_ = 0; // tokens of `generated` already fed to the matcher
+    std::size_t seen_ = 0;           // tokens of `generated` already fed to the matcher
     std::vector<cached_mask> masks_; // most recently used first
     std::vector<std::uint32_t> key_;
     mask_scratch scratch_;

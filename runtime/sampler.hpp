@@ -33,7 +33,7 @@ struct sampled {
     token_id id = 0;
     float logprob = 0.0f; // log-softmax of the processed logits at T = 1 (see token_event)
     std::vector<token_logprob> top; // the top_logprobs most likely tokens, best first
-    bool done = false; // a logit processor says the output is finished with this token
+    bool done = false;              // a logit processor says the output is finished with this token
 };
 
 /// Everything that turns one request's logits row into its next token. It

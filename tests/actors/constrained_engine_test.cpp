@@ -215,8 +215,8 @@ TEST(constrained_engine, bad_constraints_name_the_field_and_keyword) {
     auto named = constrained(constraint_kind::json_schema, R"({"not":{}})", 0);
     named.constraint.param = "response_format.json_schema.schema";
     std::vector<radixrt::request> rs{constrained(constraint_kind::regex, "a", 0), named};
-    auto h = eng.submit_all(std::move(rs), {std::make_shared<collector>(),
-                                            std::make_shared<collector>()});
+    auto h = eng.submit_all(std::move(rs),
+                            {std::make_shared<collector>(), std::make_shared<collector>()});
     ASSERT_FALSE(h);
     EXPECT_EQ(h.error().param, "response_format.json_schema.schema");
     EXPECT_NE(h.error().message.find("request 1: JSON Schema keyword 'not'"), std::string::npos)
@@ -232,15 +232,15 @@ std::vector<radixrt::request> mixed_requests(std::size_t n, std::size_t max_toke
         const auto seed = 1000 + i;
         switch (i % 4) {
         case 0:
-            rs.push_back(constrained(constraint_kind::json_schema, schemas[i / 4 % std::size(schemas)],
-                                     seed, max_tokens));
+            rs.push_back(constrained(constraint_kind::json_schema,
+                                     schemas[i / 4 % std::size(schemas)], seed, max_tokens));
             break;
         case 1:
             rs.push_back(constrained(constraint_kind::json_object, "", seed, max_tokens));
             break;
         case 2:
-            rs.push_back(constrained(constraint_kind::regex, "[a-z]{2,6}@(example|test)\\.(com|org)",
-                                     seed, max_tokens));
+            rs.push_back(constrained(constraint_kind::regex,
+                                     "[a-z]{2,6}@(example|test)\\.(com|org)", seed, max_tokens));
             break;
         default:
             rs.push_back(constrained(constraint_kind::none, "", seed, 40));
@@ -346,8 +346,8 @@ TEST(constraint_compiler, caches_grammars_and_shares_one_trie) {
     const auto model = radixrt::runtime::builtin_model();
     const auto tok = radixrt::runtime::tokenizer::from_gguf(model->file());
     radixrt::actors::constraint_compiler cc(tok, 2);
-    const radixrt::output_constraint a{constraint_kind::regex, "a+"}, b{constraint_kind::regex, "b"},
-        c{constraint_kind::gbnf, "root ::= \"c\""};
+    const radixrt::output_constraint a{constraint_kind::regex, "a+"},
+        b{constraint_kind::regex, "b"}, c{constraint_kind::gbnf, "root ::= \"c\""};
     const auto ga = cc.compile(a);
     ASSERT_TRUE(ga);
     EXPECT_EQ(cc.compile(a).value(), *ga); // cached

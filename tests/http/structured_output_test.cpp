@@ -48,7 +48,8 @@ TEST(structured_output, chat_json_schema_completes_with_stop) {
     for (int seed = 0; seed < 4; ++seed) {
         const std::string body =
             R"({"messages":[{"role":"user","content":"A person, please"}],"max_tokens":600,)"
-            R"("seed":)" + std::to_string(seed) +
+            R"("seed":)" +
+            std::to_string(seed) +
             R"(,"response_format":{"type":"json_schema","json_schema":{"name":"person","strict":true,"schema":)" +
             person_schema + "}}}";
         const auto r = post_json(s.port(), "/v1/chat/completions", body);
@@ -57,10 +58,11 @@ TEST(structured_output, chat_json_schema_completes_with_stop) {
     }
     // Streamed: the deltas join into the same kind of document.
     const auto events = rt::sse_events(
-        rt::post(s.port(), "/v1/chat/completions",
-                 R"({"messages":[{"role":"user","content":"x"}],"max_tokens":600,"seed":9,"stream":true,)"
-                 R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":)" +
-                     person_schema + "}}}")
+        rt::post(
+            s.port(), "/v1/chat/completions",
+            R"({"messages":[{"role":"user","content":"x"}],"max_tokens":600,"seed":9,"stream":true,)"
+            R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":)" +
+                person_schema + "}}}")
             .body);
     std::string joined, finish;
     for (const auto& ev : events) {
@@ -82,10 +84,11 @@ TEST(structured_output, chat_json_schema_completes_with_stop) {
 
 TEST(structured_output, max_tokens_cut_says_length) {
     live_server s;
-    const auto r = post_json(s.port(), "/v1/completions",
-                             R"({"prompt":"x","max_tokens":4,"seed":1,)"
-                             R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":)" +
-                                 person_schema + "}}}");
+    const auto r =
+        post_json(s.port(), "/v1/completions",
+                  R"({"prompt":"x","max_tokens":4,"seed":1,)"
+                  R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":)" +
+                      person_schema + "}}}");
     EXPECT_EQ(r["choices"][0]["finish_reason"], "length") << r.dump();
     EXPECT_EQ(r["usage"]["completion_tokens"], 4);
     EXPECT_EQ(r["choices"][0]["text"].get<std::string>().substr(0, 1), "{");
@@ -107,12 +110,12 @@ TEST(structured_output, grammar_regex_and_sglang_fields) {
     EXPECT_TRUE(std::regex_match(regex["text"].get<std::string>(), std::regex("[0-9]{3}-[a-z]{2}")))
         << regex.dump();
     EXPECT_EQ(regex["meta_info"]["finish_reason"]["type"], "stop");
-    const auto schema = post_json(s.port(), "/generate",
-                                  json{{"text", "x"},
-                                       {"sampling_params",
-                                        {{"max_new_tokens", 600}, {"seed", 5},
-                                         {"json_schema", person_schema}}}}
-                                      .dump());
+    const auto schema =
+        post_json(s.port(), "/generate",
+                  json{{"text", "x"},
+                       {"sampling_params",
+                        {{"max_new_tokens", 600}, {"seed", 5}, {"json_schema", person_schema}}}}
+                      .dump());
     expect_person(schema["text"].get<std::string>());
     EXPECT_EQ(schema["meta_info"]["finish_reason"]["type"], "stop");
     const auto ebnf = post_json(
@@ -127,7 +130,8 @@ TEST(structured_output, websocket_params_take_the_completion_fields) {
     c.send(R"({"type":"generate","id":"j","prompt":"x","params":{"max_tokens":600,"seed":2,)"
            R"("response_format":{"type":"json_schema","json_schema":{"name":"p","schema":)" +
            person_schema + "}}}}");
-    c.send(R"({"type":"generate","id":"bad","prompt":"x","params":{"grammar":"root ::= nothing"}})");
+    c.send(
+        R"({"type":"generate","id":"bad","prompt":"x","params":{"grammar":"root ::= nothing"}})");
     std::string text, finish;
     json refused;
     while (finish.empty() || refused.is_null()) {
@@ -159,17 +163,20 @@ TEST(structured_output, errors_name_the_field_and_keyword) {
          "{" + msgs +
              R"(,"response_format":{"type":"json_schema","json_schema":{"name":"a","schema":{"type":"object","patternProperties":{}}}}})",
          "response_format.json_schema.schema", "patternProperties"},
-        {chat, "{" + msgs + R"(,"response_format":{"type":"json_schema","json_schema":{"name":"a"}}})",
+        {chat,
+         "{" + msgs + R"(,"response_format":{"type":"json_schema","json_schema":{"name":"a"}}})",
          "response_format.json_schema.schema", "required"},
         {chat, "{" + msgs + R"(,"response_format":{"type":"json_schema"}})",
          "response_format.json_schema", "expected"},
         {chat, "{" + msgs + R"(,"response_format":{"type":"xml"}})", "response_format", "type"},
-        {chat, "{" + msgs + R"(,"grammar":"root ::= \"a\"","response_format":{"type":"json_object"}})",
+        {chat,
+         "{" + msgs + R"(,"grammar":"root ::= \"a\"","response_format":{"type":"json_object"}})",
          "grammar", "only one"},
         {cmpl,
          R"({"prompt":"x","response_format":{"type":"json_schema","json_schema":{"schema":{"type":"string","format":"email"}}}})",
          "response_format.json_schema.schema", "format"},
-        {cmpl, R"({"prompt":"x","grammar":"root ::= undefined-rule"})", "grammar", "undefined-rule"},
+        {cmpl, R"({"prompt":"x","grammar":"root ::= undefined-rule"})", "grammar",
+         "undefined-rule"},
         {cmpl, R"({"prompt":"x","grammar":7})", "grammar", "string"},
         {gen, R"({"text":"x","sampling_params":{"regex":"(?=a)b"}})", "sampling_params.regex",
          "regex"},

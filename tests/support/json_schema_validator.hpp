@@ -40,10 +40,12 @@ class validator {
             return real_date(s);
         }
         if (f == "uuid") {
-            return std::regex_match(s, std::regex("[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"));
+            return std::regex_match(
+                s, std::regex("[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}"));
         }
         if (f == "date-time") {
-            const std::regex re(R"((\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))");
+            const std::regex re(
+                R"((\d{4}-\d\d-\d\d)T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d))");
             std::smatch m;
             return std::regex_match(s, m, re) && real_date(m[1].str());
         }
@@ -78,7 +80,8 @@ class validator {
         if (s.contains("const") && s["const"] != v) {
             return false;
         }
-        if (s.contains("enum") && std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) {
+        if (s.contains("enum") &&
+            std::find(s["enum"].begin(), s["enum"].end(), v) == s["enum"].end()) {
             return false;
         }
         if (s.contains("type")) {
@@ -95,14 +98,16 @@ class validator {
             const auto n = code_points(str);
             if ((s.contains("minLength") && n < s["minLength"]) ||
                 (s.contains("maxLength") && n > s["maxLength"]) ||
-                (s.contains("pattern") && !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) ||
+                (s.contains("pattern") &&
+                 !std::regex_search(str, std::regex(s["pattern"].get<std::string>()))) ||
                 (s.contains("format") && !format_ok(s["format"], str))) {
                 return false;
             }
         }
         if (v.is_number()) {
             const double x = v;
-            if ((s.contains("minimum") && x < s["minimum"]) || (s.contains("maximum") && x > s["maximum"]) ||
+            if ((s.contains("minimum") && x < s["minimum"]) ||
+                (s.contains("maximum") && x > s["maximum"]) ||
                 (s.contains("exclusiveMinimum") && x <= s["exclusiveMinimum"]) ||
                 (s.contains("exclusiveMaximum") && x >= s["exclusiveMaximum"])) {
                 return false;
