@@ -1,3 +1,5 @@
+#include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <ostream>
@@ -8,6 +10,16 @@
 
 namespace radixrt::apps {
 
+namespace {
+
+// --api-key, else RADIXRT_API_KEY (as serve reads it), else none.
+std::string api_key_of(args& a) {
+    const char* env = std::getenv("RADIXRT_API_KEY");
+    return a.str("api-key", env != nullptr ? env : "");
+}
+
+} // namespace
+
 int run_bench(std::vector<std::string> argv, std::ostream& out, std::ostream& err) {
     args a(std::move(argv));
     clients::bench_options o;
@@ -17,7 +29,7 @@ int run_bench(std::vector<std::string> argv, std::ostream& out, std::ostream& er
         o.server.endpoint != "generate" && o.server.endpoint != "ws") {
         throw usage_error("--endpoint must be completions, chat, generate or ws");
     }
-    o.server.api_key = a.str("api-key", "");
+    o.server.api_key = api_key_of(a);
     o.server.model = a.str("model", "");
     o.server.ignore_eos = !a.flag("respect-eos");
     o.server.temperature = a.number("temperature", 0.0, 0.0, 2.0);
@@ -36,8 +48,15 @@ int run_bench(std::vector<std::string> argv, std::ostream& out, std::ostream& er
     w.trace_file = a.str("trace", "");
     w.vocab_size = a.uint("vocab-size", w.vocab_size, 1u << 24);
     w.seed = a.uint("seed", w.seed);
-    const auto rate = a.str("request-rate", "inf");
-    o.request_rate = rate == "inf" ? std::numeric_limits<double>::infinity() : std::stod(rate);
+    o.request_rate = std::numeric_limits<double>::infinity();
+    if (const auto rate = a.value("request-rate"); rate && *rate != "inf") {
+        const auto end = rate->data() + rate->size();
+        auto [p, ec] = std::from_chars(rate->data(), end, o.request_rate);
+        if (ec != std::errc() || p != end || !(o.request_rate > 0)) {
+            throw usage_error("--request-rate expects a positive number or inf, got '" + *rate +
+                              "'");
+        }
+    }
     o.max_concurrency = a.uint("max-concurrency", 0, 1u << 16);
     o.warmup = a.uint("warmup", 0, 1u << 20);
     o.duration = a.number("duration", 0, 0, 1e7);
@@ -65,7 +84,7 @@ int run_client(std::vector<std::string> argv, std::ostream& out, std::ostream& e
     args a(std::move(argv));
     auto t = clients::parse_base_url(a.str("base-url", "http://127.0.0.1:8080"));
     t.endpoint = a.flag("chat") ? "chat" : a.flag("ws") ? "ws" : "completions";
-    t.api_key = a.str("api-key", "");
+    t.api_key = api_key_of(a);
     t.ignore_eos = a.flag("ignore-eos");
     t.temperature = a.number("temperature", 0.7, 0.0, 2.0);
     clients::bench_request r;

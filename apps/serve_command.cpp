@@ -1,6 +1,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <ostream>
@@ -9,6 +10,7 @@
 #include "apps/args.hpp"
 #include "apps/commands.hpp"
 #include "http/server.hpp"
+#include "runtime/model.hpp"
 
 namespace radixrt::apps {
 
@@ -39,6 +41,7 @@ http::server_config serve_config(args& a) {
         }
     };
     set("model", "model.path", true);
+    set("alias", "model.name", true);
     set("host", "server.host", true);
     set("port", "server.port", false);
     set("threads", "engine.threads_per_worker", false);
@@ -48,8 +51,8 @@ http::server_config serve_config(args& a) {
     set("chat-template", "model.chat_template", true);
     set("policy", "engine.policy", true);
     set("kv-type", "engine.kv_type", true);
-    if (auto mb = a.value("kv-cache-mb")) {
-        http::apply_setting(c, "engine.kv_cache_bytes=" + std::to_string(std::stoull(*mb) << 20));
+    if (const auto mb = a.uint("kv-cache-mb", UINT64_MAX, 1u << 20); mb != UINT64_MAX) {
+        http::apply_setting(c, "engine.kv_cache_bytes=" + std::to_string(mb << 20));
     }
     if (a.flag("no-cache")) {
         c.engine.cache_enabled = false;
@@ -64,6 +67,10 @@ http::server_config serve_config(args& a) {
     }
     for (const auto& s : a.values("set")) {
         http::apply_setting(c, s);
+    }
+    // Each --cors-origin adds to the list (the default or the config's).
+    for (const auto& o : a.values("cors-origin")) {
+        http::add_cors_origin(c, o);
     }
     return c;
 }
@@ -84,28 +91,26 @@ int run_serve(std::vector<std::string> argv, std::ostream& out, std::ostream& er
         out << shown << "\n";
         return 0;
     }
-    http::server srv(cfg);
-    try {
-        srv.start([&err, &srv, &cfg](bool ok, const std::string& msg) {
-            if (ok) {
-                const auto st = srv.api()->current_engine()->stats();
-                err << "radixrt: model ready; KV cache " << (st.kv_bytes >> 20) << " MiB ("
-                    << cfg.engine.kv_type << ") holds " << st.kv_capacity_tokens << " tokens\n"
-                    << std::flush;
-            } else {
-                err << "radixrt: cannot load the model: " << msg << "\n" << std::flush;
-            }
-        });
-    } catch (const std::exception& e) {
-        err << "radixrt: " << e.what() << "\n";
-        return 1;
+    if (!cfg.engine.model_path.empty()) {
+        // Refuse a file that cannot be served before listening: a missing
+        // file, not GGUF, an unsupported architecture or tensor type (the
+        // engine loads it again; the file is mapped, not read).
+        try {
+            runtime::model::load(cfg.engine.model_path);
+        } catch (const std::exception& e) {
+            const std::string path = "'" + cfg.engine.model_path + "'", what = e.what();
+            // the loader's messages start with the path already
+            err << "radixrt: cannot serve " << (what.rfind(path, 0) == 0 ? "" : path + ": ") << what
+                << "\n";
+            return 1;
+        }
     }
-    err << "radixrt: listening on http://" << cfg.host << ":" << srv.port() << " ("
-        << (cfg.engine.model_path.empty() ? "built-in model" : cfg.engine.model_path) << ")\n"
-        << std::flush;
-    // Signals are delivered to this io_context, not handled in a signal handler.
+    http::server srv(cfg);
+    // Signals are delivered to this io_context, not handled in a signal
+    // handler; a failed load stops it too.
     boost::asio::io_context signals_ioc;
     boost::asio::signal_set signals(signals_ioc, SIGINT, SIGTERM);
+    std::atomic<bool> load_failed{false};
     signals.async_wait([&](const boost::system::error_code& ec, int sig) {
         if (!ec) {
             err << "radixrt: signal " << sig << ", /health now 503; draining after "
@@ -114,13 +119,36 @@ int run_serve(std::vector<std::string> argv, std::ostream& out, std::ostream& er
             srv.shutdown();
         }
     });
+    try {
+        srv.start([&](bool ok, const std::string& msg) {
+            if (ok) {
+                const auto st = srv.api()->current_engine()->stats();
+                err << "radixrt: model ready; KV cache " << (st.kv_bytes >> 20) << " MiB ("
+                    << cfg.engine.kv_type << ") holds " << st.kv_capacity_tokens << " tokens\n"
+                    << std::flush;
+                return;
+            }
+            err << "radixrt: cannot load the model: " << msg << "\n" << std::flush;
+            load_failed = true;
+            boost::asio::post(signals_ioc, [&signals] { signals.cancel(); });
+        });
+    } catch (const std::exception& e) {
+        err << "radixrt: " << e.what() << "\n";
+        return 1;
+    }
+    err << "radixrt: listening on http://" << cfg.host << ":" << srv.port() << " ("
+        << (cfg.engine.model_path.empty() ? "built-in model" : cfg.engine.model_path) << ")\n"
+        << std::flush;
     std::thread waiter([&] {
         srv.wait(); // also ends when shutdown comes from elsewhere
         signals.cancel();
     });
     signals_ioc.run();
+    if (load_failed) {
+        srv.shutdown(); // a server that cannot answer does not stay up
+    }
     waiter.join();
-    if (!srv.api()->ready()) {
+    if (load_failed || !srv.api()->ready()) {
         return 1; // the model never loaded
     }
     err << "radixrt: stopped\n";

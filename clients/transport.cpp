@@ -30,6 +30,13 @@ target parse_base_url(const std::string& url) {
     while (!t.prefix.empty() && t.prefix.back() == '/') {
         t.prefix.pop_back();
     }
+    // OpenAI clients take the base URL with /v1; the paths add it themselves.
+    if (t.prefix.ends_with("/v1")) {
+        t.prefix.resize(t.prefix.size() - 3);
+    }
+    while (!t.prefix.empty() && t.prefix.back() == '/') {
+        t.prefix.pop_back();
+    }
     const auto colon = hostport.rfind(':');
     t.host = hostport.substr(0, colon);
     if (colon != std::string::npos) {
@@ -77,6 +84,16 @@ void check(boost::system::error_code ec) {
     if (ec) {
         throw beast::system_error(ec);
     }
+}
+
+// "HTTP 401: missing or invalid API key": the error message of an OpenAI-style
+// body, else the start of the body.
+std::string http_failure(unsigned status, const std::string& body) {
+    const auto j = json::parse(body, nullptr, false);
+    std::string msg = !j.is_discarded() && j.contains("error") && j["error"].is_object()
+                          ? j["error"].value("message", "")
+                          : body.substr(0, 120);
+    return "HTTP " + std::to_string(status) + ": " + msg;
 }
 
 void connect(net::io_context& ioc, tcp::socket& s, const target& t,
@@ -273,11 +290,7 @@ void run_http(const target& t, const bench_request& r, clock_type::time_point de
         }
     }
     if (status != 200) {
-        const auto j = json::parse(body, nullptr, false);
-        std::string msg = !j.is_discarded() && j.contains("error") && j["error"].is_object()
-                              ? j["error"].value("message", "")
-                              : body.substr(0, 120);
-        throw std::runtime_error("HTTP " + std::to_string(status) + ": " + msg);
+        throw std::runtime_error(http_failure(status, body));
     }
     if (!done) {
         throw std::runtime_error("the stream ended without [DONE]");
@@ -302,8 +315,15 @@ void run_ws(const target& t, const bench_request& r, clock_type::time_point dead
                 q.set(bhttp::field::authorization, "Bearer " + key);
             }));
     }
-    check(step(ioc, sock, deadline,
-               [&](auto h) { ws.async_handshake(t.host, t.prefix + "/v1/ws", h); }));
+    beast::websocket::response_type upgrade;
+    const auto hs = step(ioc, sock, deadline, [&](auto h) {
+        ws.async_handshake(upgrade, t.host, t.prefix + "/v1/ws", h);
+    });
+    if (hs && upgrade.result_int() != 0 && upgrade.result_int() != 101) {
+        throw std::runtime_error("WebSocket upgrade refused: " +
+                                 http_failure(upgrade.result_int(), upgrade.body()));
+    }
+    check(hs);
     json msg = {{"type", "generate"},
                 {"id", 1},
                 {"params",

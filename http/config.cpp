@@ -1,9 +1,12 @@
 #include "http/config.hpp"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
+
+#include "http/cors.hpp"
 
 namespace radixrt::http {
 
@@ -95,6 +98,26 @@ field boolean(std::function<bool&(server_config&)> ref) {
             [=](const server_config& c) { return json(ref(const_cast<server_config&>(c))); }};
 }
 
+// A list of allowed origins (each checked).
+field origins() {
+    return {[](server_config& c, const json& v, const std::string& path) {
+                if (!v.is_array()) {
+                    fail(path, "expected an array of origins", v);
+                }
+                std::vector<std::string> list;
+                for (const auto& e : v) {
+                    const auto why = e.is_string() ? check_origin_entry(e.get<std::string>())
+                                                   : std::string("expected a string");
+                    if (!why.empty()) {
+                        fail(path, why, e);
+                    }
+                    list.push_back(e.get<std::string>());
+                }
+                c.cors_allowed_origins = std::move(list);
+            },
+            [](const server_config& c) { return json(c.cors_allowed_origins); }};
+}
+
 const std::map<std::string, field>& fields() {
     static const std::map<std::string, field> f = {
         {"server.host", text([](server_config& c) -> std::string& { return c.host; })},
@@ -117,6 +140,7 @@ const std::map<std::string, field>& fields() {
          integer(&server_config::max_requests_per_connection, 1, 1u << 20)},
         {"server.max_requests_per_tenant",
          integer(&server_config::max_requests_per_tenant, 0, 1u << 20)},
+        {"server.cors.allowed_origins", origins()},
         {"model.path", text([](server_config& c) -> std::string& { return c.engine.model_path; })},
         {"model.name", text([](server_config& c) -> std::string& { return c.model_name; })},
         {"model.chat_template",
@@ -172,8 +196,9 @@ void apply(server_config& c, const json& j, const std::string& prefix) {
 std::string to_json(const server_config& c) {
     json j = json::object();
     for (const auto& [path, f] : fields()) {
-        j[json::json_pointer("/" + path.substr(0, path.find('.')) + "/" +
-                             path.substr(path.find('.') + 1))] = f.write(c);
+        std::string pointer = "/" + path; // "server.cors.x" -> /server/cors/x
+        std::replace(pointer.begin(), pointer.end(), '.', '/');
+        j[json::json_pointer(pointer)] = f.write(c);
     }
     return j.dump(2);
 }
@@ -186,6 +211,13 @@ void apply_json(server_config& c, const std::string& json_text, const std::strin
         throw config_error("config: " + source + " is not valid JSON: " + e.what());
     }
     apply(c, j, "");
+}
+
+void add_cors_origin(server_config& c, const std::string& origin) {
+    if (const auto why = check_origin_entry(origin); !why.empty()) {
+        throw config_error("--cors-origin: " + why + ", got '" + origin + "'");
+    }
+    c.cors_allowed_origins.push_back(origin);
 }
 
 void apply_setting(server_config& c, const std::string& assignment) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "radixrt/engine.hpp"
 
@@ -31,7 +32,11 @@ struct server_config {
     bool webui = true;                               // the playground page at / (web/)
     std::size_t max_requests_per_connection = 256;   // engine requests queued or running (429)
     std::size_t max_requests_per_tenant = 0;         // same, per tenant (0: no cap)
-    std::string model_name;                          // served as "model"; default from the file
+    // Pages (origins) a browser may call the API from, besides the server's
+    // own; entries "https://host[:port]", "http://host:*" (any port), "*".
+    std::vector<std::string> cors_allowed_origins = {"http://localhost:*", "http://127.0.0.1:*",
+                                                     "http://[::1]:*"};
+    std::string model_name; // served as "model"; default: the file name without extension
     std::string chat_template =
         "auto"; // auto|chatml|llama2|llama3|mistral|zephyr|simple|FILE.jinja
     std::size_t max_tokens_limit = 4096; // largest max_tokens accepted
@@ -44,6 +49,10 @@ std::string to_json(const server_config& c);
 
 /// Applies a JSON document over c; throws config_error naming the key path.
 void apply_json(server_config& c, const std::string& json_text, const std::string& source);
+
+/// Adds an entry to server.cors.allowed_origins (--cors-origin); throws
+/// config_error for an entry that is not an origin.
+void add_cors_origin(server_config& c, const std::string& origin);
 
 /// Applies `path=value` (value in JSON, or a bare string), e.g. "server.port=9000".
 void apply_setting(server_config& c, const std::string& assignment);

@@ -1,6 +1,7 @@
 #include "http/gateway.hpp"
 
 #include <chrono>
+#include <filesystem>
 
 #include "http/json_util.hpp"
 #include "http/web_assets.hpp"
@@ -17,14 +18,21 @@ gateway::gateway(server_config cfg)
 
 void gateway::set_engine(std::shared_ptr<engine> e) {
     const auto& path = cfg_.engine.model_path;
+    // The file name without its extension ("m110" for /models/m110.gguf),
+    // unless model.name (--alias) says otherwise.
     model_name_ = !cfg_.model_name.empty() ? cfg_.model_name
                   : path.empty()           ? std::string("radixrt-builtin")
-                                           : path.substr(path.find_last_of('/') + 1);
+                                           : std::filesystem::path(path).stem().string();
     auto prompt = std::make_shared<const chat_prompt>(
         chat_prompt::from_config(cfg_.chat_template, e->model()));
     std::lock_guard lock(engine_mutex_);
     prompt_ = std::move(prompt);
     engine_ = std::move(e);
+}
+
+void gateway::set_load_error(std::string message) {
+    std::lock_guard lock(engine_mutex_);
+    load_error_ = std::move(message);
 }
 
 void gateway::answer(const std::shared_ptr<responder>& out, const std::string& endpoint,
@@ -82,6 +90,10 @@ api_error unavailable(bool ready) {
                  : api_error(503, "server_error", "loading", "the model is loading");
 }
 
+api_error load_failed(const std::string& why) {
+    return api_error(503, "server_error", "model_load_failed", "the model failed to load: " + why);
+}
+
 } // namespace
 
 std::optional<principal> gateway::accept_websocket(const api_request& req,
@@ -97,6 +109,10 @@ std::optional<principal> gateway::accept_websocket(const api_request& req,
                api_error(404, "invalid_request_error", "not_found", "no such route: " + path));
         return std::nullopt;
     }
+    if (auto why = load_error()) {
+        answer(out, path, load_failed(*why));
+        return std::nullopt;
+    }
     if (!ready() || shutting_down_) {
         answer(out, path, unavailable(ready()));
         return std::nullopt;
@@ -109,6 +125,11 @@ void gateway::handle(const api_request& req, const std::shared_ptr<responder>& o
     // HEAD is GET without a body (the HTTP session drops it).
     const std::string method = req.method == "HEAD" ? "GET" : req.method;
     if (path == "/health" && method == "GET") {
+        if (auto why = load_error()) {
+            metrics_.request(path, "503");
+            return out->respond(503, "application/json",
+                                dump({{"status", "error"}, {"error", *why}}));
+        }
         return health(out); // open, for load balancers
     }
     if (cfg_.webui && method == "GET") {
@@ -170,6 +191,9 @@ void gateway::route(const std::string& path, const principal& who, const api_req
     try {
         if (path == "/metrics") {
             return prometheus(out);
+        }
+        if (auto why = load_error()) {
+            throw load_failed(*why);
         }
         if (!ready()) {
             throw unavailable(false);

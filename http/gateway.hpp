@@ -49,6 +49,13 @@ class gateway : public std::enable_shared_from_this<gateway> {
     }
     bool shutting_down() const { return shutting_down_; }
     bool ready() const { return current_engine() != nullptr; }
+    /// The engine failed to load: /health and every route answer 503 with
+    /// status "error" (never "loading") from now on.
+    void set_load_error(std::string message);
+    std::optional<std::string> load_error() const {
+        std::lock_guard lock(engine_mutex_);
+        return load_error_;
+    }
     std::shared_ptr<engine> current_engine() const {
         std::lock_guard lock(engine_mutex_);
         return engine_;
@@ -108,6 +115,7 @@ class gateway : public std::enable_shared_from_this<gateway> {
     // libstdc++ 12 implements that with a lock bit TSan cannot model.
     mutable std::mutex engine_mutex_;
     std::shared_ptr<engine> engine_;
+    std::optional<std::string> load_error_;
     std::atomic<bool> draining_{false};
     std::atomic<bool> shutting_down_{false};
     std::shared_ptr<const chat_prompt> prompt_; // set with the engine, before it

@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include "http/websocket_auth.hpp"
 #include "http/websocket_session.hpp"
 
 namespace radixrt::http {
@@ -15,21 +16,31 @@ namespace bhttp = beast::http;
 // The gateway's view of this session; safe from any thread.
 class http_session::responder_impl : public responder {
   public:
+    // cors: the headers every response carries (an allowed page's origin).
     responder_impl(std::weak_ptr<http_session> s, bool keep_alive, unsigned version,
-                   bool head = false)
-        : s_(std::move(s)), keep_alive_(keep_alive), version_(version), head_(head) {}
+                   bool head = false, header_list cors = {})
+        : s_(std::move(s)), keep_alive_(keep_alive), version_(version), head_(head),
+          cors_(std::move(cors)) {}
 
     void respond(unsigned status, std::string content_type, std::string body,
                  header_list headers) override {
         bhttp::response<bhttp::string_body> res{bhttp::status(status), version_};
         res.set(bhttp::field::server, "radixrt");
-        res.set(bhttp::field::content_type, content_type);
+        if (!content_type.empty()) {
+            res.set(bhttp::field::content_type, content_type);
+        }
+        for (auto& [k, v] : cors_) {
+            res.set(k, v);
+        }
         for (auto& [k, v] : headers) {
             res.set(k, v);
         }
         res.keep_alive(keep_alive_);
         res.body() = std::move(body);
         res.prepare_payload();
+        if (status == 204) {
+            res.erase(bhttp::field::content_length); // not allowed on 204 (RFC 9110)
+        }
         std::ostringstream os;
         if (head_) {
             os << res.base(); // HEAD: GET's headers (Content-Length too), no body
@@ -40,10 +51,13 @@ class http_session::responder_impl : public responder {
     }
     void start_events() override {
         // SSE: no length, so the connection closes when the stream ends.
-        post("HTTP/1.1 200 OK\r\nServer: radixrt\r\nContent-Type: "
-             "text/event-stream\r\nCache-Control: no-cache\r\n"
-             "Connection: close\r\nX-Accel-Buffering: no\r\n\r\n",
-             false, true, true);
+        std::string head = "HTTP/1.1 200 OK\r\nServer: radixrt\r\nContent-Type: "
+                           "text/event-stream\r\nCache-Control: no-cache\r\n"
+                           "Connection: close\r\nX-Accel-Buffering: no\r\n";
+        for (const auto& [k, v] : cors_) {
+            head += k + ": " + v + "\r\n";
+        }
+        post(head + "\r\n", false, true, true);
     }
     bool event(const std::string& data) override {
         auto s = s_.lock();
@@ -88,11 +102,14 @@ class http_session::responder_impl : public responder {
     bool keep_alive_;
     unsigned version_;
     bool head_;
+    header_list cors_;
 };
 
 http_session::http_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
-                           std::shared_ptr<session_registry> reg)
-    : stream_(std::move(socket)), gw_(std::move(gw)), registry_(std::move(reg)) {}
+                           std::shared_ptr<session_registry> reg,
+                           std::shared_ptr<const cors_policy> cors)
+    : stream_(std::move(socket)), gw_(std::move(gw)), registry_(std::move(reg)),
+      cors_(std::move(cors)) {}
 
 http_session::~http_session() {
     registry_->remove(this);
@@ -171,22 +188,19 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     auto req = parser_->release();
     stream_.expires_never();
     keep_alive_ = req.keep_alive();
+    header_list cors;
+    if (!admit(req, cors)) {
+        return; // answered already: a preflight or a refused page
+    }
+    if (beast::websocket::is_upgrade(req)) {
+        return upgrade(std::move(req), std::move(cors));
+    }
     api_request ar{std::string(req.method_string()), std::string(req.target()),
                    std::string(req[bhttp::field::authorization]),
                    std::string(req[bhttp::field::if_none_match]), std::move(req.body())};
-    if (beast::websocket::is_upgrade(req)) {
-        auto r = std::make_shared<responder_impl>(shared_from_this(), false, req.version());
-        if (auto who = gw_->accept_websocket(ar, r)) {
-            auto ws = std::make_shared<websocket_session>(stream_.release_socket(), gw_, *who);
-            registry_->replace(this, ws); // the WebSocket keeps counting as a connection
-            ws->run(std::move(req), registry_);
-            closed_ = true;
-        }
-        return;
-    }
     keepalive_ = shared_from_this();
     current_ = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version(),
-                                                req.method() == bhttp::verb::head);
+                                                req.method() == bhttp::verb::head, cors);
     if (buffer_.size() > 0) {
         pipelined_ = true; // the next request came with this one
     }
@@ -194,6 +208,72 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
         watch();
     }
     gw_->handle(ar, current_);
+}
+
+// CORS: a browser names the page it runs in (Origin); requests without it
+// come from other clients and are not subject to CORS. Answers preflights
+// and refused pages itself (false); else cors is what every answer carries.
+bool http_session::admit(const bhttp::request<bhttp::string_body>& req, header_list& cors) {
+    const bool from_page = req.find(bhttp::field::origin) != req.end();
+    const std::string origin(req[bhttp::field::origin]);
+    const bool allowed = !from_page || cors_->allows(origin, req[bhttp::field::host]);
+    if (req.method() == bhttp::verb::options) {
+        preflight(req.version(), from_page, allowed, origin,
+                  req[bhttp::field::access_control_request_headers]);
+        return false;
+    }
+    if (!allowed) {
+        // Not even a "simple" request (no preflight) from a refused page
+        // runs; for /v1/ws this is the WebSocket's Origin check.
+        auto r = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, req.version());
+        r->respond(403, "application/json", refused_origin(), {});
+        return false;
+    }
+    if (from_page) {
+        cors = cors_policy::response_headers(origin);
+    }
+    return true;
+}
+
+// A WebSocket upgrade: the key may also come as a subprotocol or a query
+// parameter (browsers cannot set Authorization); the session takes over
+// the socket.
+void http_session::upgrade(bhttp::request<bhttp::string_body> req, header_list cors) {
+    auto creds = websocket_credentials_of(req[bhttp::field::authorization],
+                                          req[bhttp::field::sec_websocket_protocol], req.target());
+    api_request ar; // no body: the upgrade carries none
+    ar.method = std::string(req.method_string());
+    ar.target = std::string(req.target());
+    ar.authorization = std::move(creds.authorization);
+    auto r = std::make_shared<responder_impl>(shared_from_this(), false, req.version(), false,
+                                              std::move(cors));
+    if (auto who = gw_->accept_websocket(ar, r)) {
+        auto ws = std::make_shared<websocket_session>(stream_.release_socket(), gw_, *who);
+        registry_->replace(this, ws); // the WebSocket keeps counting as a connection
+        ws->run(std::move(req), registry_, std::move(creds.subprotocol));
+        closed_ = true;
+    }
+}
+
+// OPTIONS: a browser's preflight asks whether the page may send the real
+// request. Answered here, before authentication (browsers send no key with
+// it); a refused page gets 403 with no Access-Control headers.
+void http_session::preflight(unsigned version, bool from_page, bool allowed,
+                             const std::string& origin, std::string_view requested_headers) {
+    auto r = std::make_shared<responder_impl>(shared_from_this(), keep_alive_, version);
+    if (!from_page) {
+        r->respond(204, "", "", {{"Allow", "GET, POST, OPTIONS"}});
+    } else if (allowed) {
+        r->respond(204, "", "", cors_policy::preflight_headers(origin, requested_headers));
+    } else {
+        r->respond(403, "application/json", refused_origin(), {});
+    }
+}
+
+std::string http_session::refused_origin() {
+    return error_body(api_error(403, "invalid_request_error", "origin_not_allowed",
+                                "this page's origin may not call the API (see "
+                                "server.cors.allowed_origins)"));
 }
 
 // While a request is answered: wait for readability. End of file means the

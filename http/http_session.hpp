@@ -4,6 +4,7 @@
 // flight. While a request is being answered the session watches the socket
 // for readability: a client that goes away is noticed at once and its
 // requests are cancelled. An SSE response closes the connection at its end.
+// CORS is applied here, to every answer: http/cors.hpp.
 #include <atomic>
 #include <deque>
 #include <memory>
@@ -15,6 +16,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "http/cors.hpp"
 #include "http/gateway.hpp"
 #include "http/session_registry.hpp"
 
@@ -26,7 +28,7 @@ namespace net = boost::asio;
 class http_session : public connection, public std::enable_shared_from_this<http_session> {
   public:
     http_session(net::ip::tcp::socket socket, std::shared_ptr<gateway> gw,
-                 std::shared_ptr<session_registry> reg);
+                 std::shared_ptr<session_registry> reg, std::shared_ptr<const cors_policy> cors);
     ~http_session() override;
     void run();
     /// Rejects the connection at once (too many connections).
@@ -40,6 +42,11 @@ class http_session : public connection, public std::enable_shared_from_this<http
 
     void do_read();
     void on_read(beast::error_code ec, std::size_t);
+    bool admit(const beast::http::request<beast::http::string_body>& req, header_list& cors);
+    void upgrade(beast::http::request<beast::http::string_body> req, header_list cors);
+    void preflight(unsigned version, bool from_page, bool allowed, const std::string& origin,
+                   std::string_view requested_headers);
+    static std::string refused_origin();
     void watch();
     void enqueue(std::string bytes, bool ends_response);
     void do_write();
@@ -51,6 +58,7 @@ class http_session : public connection, public std::enable_shared_from_this<http
     std::optional<beast::http::request_parser<beast::http::string_body>> parser_;
     std::shared_ptr<gateway> gw_;
     std::shared_ptr<session_registry> registry_;
+    std::shared_ptr<const cors_policy> cors_;
     std::deque<std::pair<std::string, bool>> queue_; // (bytes, ends the response)
     bool writing_ = false;
     bool keep_alive_ = true;

@@ -8,7 +8,8 @@ namespace net = boost::asio;
 
 server::server(server_config cfg)
     : cfg_(std::move(cfg)), gw_(std::make_shared<gateway>(cfg_)), acceptor_(net::make_strand(ioc_)),
-      sessions_(std::make_shared<session_registry>(cfg_.max_connections)) {}
+      sessions_(std::make_shared<session_registry>(cfg_.max_connections)),
+      cors_(std::make_shared<const cors_policy>(cfg_.cors_allowed_origins)) {}
 
 server::~server() {
     shutdown();
@@ -48,6 +49,7 @@ void server::start(std::function<void(bool, const std::string&)> on_loaded) {
                 on_loaded(true, {});
             }
         } catch (const std::exception& e) {
+            gw_->set_load_error(e.what());
             if (on_loaded) {
                 on_loaded(false, e.what());
             }
@@ -63,7 +65,7 @@ void server::do_accept() {
                     return; // shutting down
                 }
             } else {
-                auto s = std::make_shared<http_session>(std::move(socket), gw_, sessions_);
+                auto s = std::make_shared<http_session>(std::move(socket), gw_, sessions_, cors_);
                 if (sessions_->add(s)) {
                     s->run();
                 } else {

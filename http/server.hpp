@@ -23,7 +23,8 @@ class server {
 
     /// Binds and starts accepting (throws std::runtime_error if the address
     /// cannot be bound). Then loads the engine in the background: /health
-    /// answers 503 until it is ready. on_loaded(ok, message) reports the load.
+    /// answers 503 "loading" until it is ready, 503 "error" if the load
+    /// failed. on_loaded(ok, message) reports the load.
     void start(std::function<void(bool, const std::string&)> on_loaded = {});
     unsigned port() const { return port_; }
     std::shared_ptr<gateway> api() { return gw_; }
@@ -43,6 +44,7 @@ class server {
     boost::asio::io_context ioc_;
     boost::asio::ip::tcp::acceptor acceptor_;
     std::shared_ptr<session_registry> sessions_;
+    std::shared_ptr<const cors_policy> cors_;
     std::vector<std::thread> threads_;
     std::thread loader_;
     unsigned port_ = 0;

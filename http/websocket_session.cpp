@@ -21,15 +21,22 @@ void websocket_session::close() {
 }
 
 void websocket_session::run(beast::http::request<beast::http::string_body> req,
-                            std::shared_ptr<session_registry> registry) {
+                            std::shared_ptr<session_registry> registry, std::string subprotocol) {
     registry_ = std::move(registry);
     auto timeouts = websocket::stream_base::timeout::suggested(beast::role_type::server);
     timeouts.idle_timeout = gw_->config().idle_timeout;
     timeouts.keep_alive_pings = true;
     ws_.set_option(timeouts);
     ws_.read_message_max(gw_->config().max_body_bytes);
+    // A browser fails the handshake unless one of its offered subprotocols
+    // comes back (http/websocket_auth.hpp).
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(beast::http::field::server, "radixrt"); }));
+        [subprotocol = std::move(subprotocol)](websocket::response_type& res) {
+            res.set(beast::http::field::server, "radixrt");
+            if (!subprotocol.empty()) {
+                res.set(beast::http::field::sec_websocket_protocol, subprotocol);
+            }
+        }));
     conn_ = std::make_shared<ws_connection>(gw_, weak_from_this(), who_);
     ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
         if (ec) {

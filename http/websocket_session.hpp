@@ -25,8 +25,9 @@ class websocket_session : public ws_channel,
                       principal who);
     ~websocket_session() override;
     /// Accepts the upgrade; the session stays in registry until it ends.
+    /// subprotocol: the Sec-WebSocket-Protocol to answer with ("" for none).
     void run(boost::beast::http::request<boost::beast::http::string_body> req,
-             std::shared_ptr<session_registry> registry);
+             std::shared_ptr<session_registry> registry, std::string subprotocol = {});
     bool send(std::string text) override;
     void close() override;
 
