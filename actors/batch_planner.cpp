@@ -329,7 +329,10 @@ void batch_planner::on_token(entry& r, sampled t, clock_type::time_point now) {
     token_event ev{t.id, std::move(st.text), r.generated - 1, p.logprobs ? t.logprob : 0.0f,
                    std::move(t.top)};
     events_.push_back(token_out{r.id, std::move(ev)});
-    if (st.stopped) {
+    // A logit processor's done (a grammar that is complete and cannot
+    // continue) ends the request after this token, before max_tokens can
+    // call a finished output `length`.
+    if (st.stopped || t.done) {
         r.pending = {finish_reason::stop, std::nullopt};
     } else if (r.generated >= p.max_tokens || r.tokens.size() >= cfg_.context_length) {
         r.pending = {finish_reason::length, std::nullopt};

@@ -132,6 +132,17 @@ engine::core::submit(std::vector<request> rs, std::vector<std::shared_ptr<stream
         if (auto ok = actors::check_params(rs[i], limits); !ok) {
             return fail(ok.error());
         }
+        // One processor per request (so per sequence: n > 1 arrives as
+        // separate requests), in front of the caller's own processors.
+        auto constrained = constraints.processor(rs[i].constraint);
+        if (!constrained) {
+            return fail(constrained.error());
+        }
+        if (*constrained) {
+            auto& ps = rs[i].logit_processors;
+            ps.insert(ps.begin(), std::move(*constrained));
+            rs[i].constraint.text.clear(); // compiled: the planner does not need it
+        }
         auto ids = actors::check_prompt(rs[i], limits, tok);
         if (!ids) {
             return fail(ids.error());

@@ -8,6 +8,7 @@
 
 #include <tbb/global_control.h>
 
+#include "actors/constraint_compiler.hpp"
 #include "actors/forward_executor.hpp"
 #include "actors/request_checks.hpp"
 #include "actors/scheduler_actor.hpp"
@@ -31,6 +32,7 @@ class engine::core {
     const engine_config cfg;
     const std::shared_ptr<const runtime::model> model;
     const runtime::tokenizer tok;
+    actors::constraint_compiler constraints{tok}; // output constraints -> grammar processors
     model_info info;
     actors::request_limits limits;
     actors::stats_board stats;

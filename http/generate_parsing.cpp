@@ -2,6 +2,7 @@
 // typed calls (request_parsing.hpp), and their names for engine fields.
 #include "http/request_fields.hpp"
 #include "http/request_parsing.hpp"
+#include "http/structured_output.hpp"
 
 namespace radixrt::http {
 
@@ -46,9 +47,9 @@ generate_call parse_generate(const json& j, const server_config& cfg) {
         throw invalid("sampling_params", "expected an object");
     }
     const json params = sp != j.end() && sp->is_object() ? *sp : json::object();
-    check_structured_output(params, "sampling_params.");
     check_known_fields(params, endpoint_fields::generate_sampling, "sampling_params.");
     g.base = parse_nested_params(params, cfg, dialect::sglang, "sampling_params.");
+    g.base.constraint = parse_constraint(params, constraint_fields::sglang, "sampling_params.");
     parse_generate_logprobs(j, g);
     if (j.contains("input_ids")) {
         g.prompt_param = "input_ids";
@@ -78,6 +79,7 @@ ws_generate_call parse_ws_generate(const json& j, const server_config& cfg) {
     const json p = params != j.end() && params->is_object() ? *params : json::object();
     check_known_fields(p, endpoint_fields::ws_params, "params.");
     g.base = parse_nested_params(p, cfg, dialect::openai, "params.");
+    g.base.constraint = parse_constraint(p, constraint_fields::openai, "params.");
     try {
         const bool on = get_bool(p, "logprobs").value_or(false);
         const auto top = get_int(p, "top_logprobs", 0, std::int64_t(max_top_logprobs));

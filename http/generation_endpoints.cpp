@@ -7,6 +7,7 @@
 #include "http/gateway.hpp"
 #include "http/request_group.hpp"
 #include "http/request_parsing.hpp"
+#include "http/structured_output.hpp"
 
 namespace radixrt::http {
 
@@ -75,6 +76,7 @@ void gateway::completions(const api_request& req, const principal& who,
     const json j = parse_body(req.body, cfg_.max_json_depth);
     check_model(j, model_name_);
     auto call = parse_completion(j, cfg_);
+    keep_key_order(call.base.constraint, req.body, "");
     auto info = new_call("cmpl-", model_name_, call.n, call.logprobs, call.include_usage, eng);
     info.echo.clear();
     std::vector<request> reqs;
@@ -102,6 +104,7 @@ void gateway::chat(const api_request& req, const principal& who,
     const json j = parse_body(req.body, cfg_.max_json_depth);
     check_model(j, model_name_);
     auto call = parse_chat(j, cfg_);
+    keep_key_order(call.base.constraint, req.body, "");
     auto info = new_call("chatcmpl-", model_name_, call.n, call.logprobs, call.include_usage,
                          current_engine());
     request r = call.base;
@@ -123,6 +126,7 @@ void gateway::generate(const api_request& req, const principal& who,
                        const std::shared_ptr<responder>& out) {
     const json j = parse_body(req.body, cfg_.max_json_depth);
     auto call = parse_generate(j, cfg_);
+    keep_key_order(call.base.constraint, req.body, "/sampling_params");
     auto info = new_call("gen-", model_name_, 1, call.logprobs, false, current_engine());
     info.logprob_text = call.logprob_text;
     request r = call.base;

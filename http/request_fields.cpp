@@ -28,13 +28,24 @@ constexpr std::string_view chat_fields[] = {"model",
                                             "tools",
                                             "tool_choice",
                                             "response_format",
+                                            "grammar",
                                             "chat_template_kwargs",
                                             "add_generation_prompt"};
 
-constexpr std::string_view completion_fields[] = {
-    "model", "prompt",     "max_tokens",     "max_completion_tokens",
-    "n",     "stream",     "stream_options", "logprobs",
-    "echo",  "cache_salt", "best_of",        "suffix"};
+constexpr std::string_view completion_fields[] = {"model",
+                                                  "prompt",
+                                                  "max_tokens",
+                                                  "max_completion_tokens",
+                                                  "n",
+                                                  "stream",
+                                                  "stream_options",
+                                                  "logprobs",
+                                                  "echo",
+                                                  "cache_salt",
+                                                  "best_of",
+                                                  "suffix",
+                                                  "response_format",
+                                                  "grammar"};
 
 // Sent by OpenAI SDKs and agents on their own; none can change the output.
 constexpr std::string_view ignored_fields[] = {"user", "metadata", "store", "service_tier",
@@ -51,8 +62,8 @@ constexpr std::string_view generate_sampling_fields[] = {"max_new_tokens", "gram
 constexpr std::string_view ws_message_fields[] = {"type",      "id",     "prompt",
                                                   "input_ids", "params", "cache_salt"};
 
-constexpr std::string_view ws_param_fields[] = {"max_tokens", "max_completion_tokens", "logprobs",
-                                                "top_logprobs"};
+constexpr std::string_view ws_param_fields[] = {"max_tokens",   "max_completion_tokens", "logprobs",
+                                                "top_logprobs", "response_format",       "grammar"};
 
 bool in(names list, std::string_view k) {
     return std::find(list.begin(), list.end(), k) != list.end();
@@ -99,27 +110,10 @@ void check_known_fields(const json& j, endpoint_fields table, const std::string&
     }
 }
 
-void check_structured_output(const json& j, const std::string& prefix) {
-    if (auto rf = j.find("response_format"); rf != j.end() && !rf->is_null()) {
-        if (!rf->is_object() || !rf->contains("type") || !(*rf)["type"].is_string()) {
-            throw invalid("response_format", "expected an object with a string 'type'");
-        }
-        const auto type = (*rf)["type"].get<std::string>();
-        if (type == "json_object" || type == "json_schema") {
-            throw not_supported("response_format", "response_format '" + type + "'");
-        }
-        if (type != "text") {
-            throw invalid("response_format", "type must be text, json_object or json_schema");
-        }
-    }
+void check_tool_choice(const json& j) {
     if (auto tc = j.find("tool_choice"); tc != j.end() && !tc->is_null()) {
         if (!(tc->is_string() && (*tc == "none" || *tc == "auto"))) {
             throw not_supported("tool_choice", "tool_choice other than \"none\" or \"auto\"");
-        }
-    }
-    for (const char* k : {"grammar", "regex", "json_schema", "ebnf"}) {
-        if (auto g = j.find(k); g != j.end() && !g->is_null()) {
-            throw not_supported(prefix + k, std::string("constrained decoding (") + k + ")");
         }
     }
 }

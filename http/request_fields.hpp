@@ -3,7 +3,7 @@
 // honour is refused with a 400 naming it, never silently dropped; the few
 // that OpenAI SDKs send on their own and that cannot change the output are
 // accepted and ignored (README, "Ignored fields"). Features not built yet
-// (structured output, forced tool calls) are refused here, in one place.
+// (forced tool calls) are refused here, in one place.
 #include <string>
 
 #include "http/json_util.hpp"
@@ -23,9 +23,8 @@ enum class endpoint_fields {
 /// 400 "unknown field 'x'" (param: prefix + x) for a field outside the table.
 void check_known_fields(const json& j, endpoint_fields table, const std::string& prefix = {});
 
-/// response_format other than text, tool_choice other than none/auto, and
-/// SGLang's grammar/regex/json_schema/ebnf sampling params: 400 "not supported yet".
-/// (The grammar engine lifts these checks.) prefix names the object holding them.
-void check_structured_output(const json& j, const std::string& prefix = {});
+/// tool_choice other than none/auto: 400 "not supported yet". (Structured
+/// output is parsed by http/structured_output.hpp.)
+void check_tool_choice(const json& j);
 
 } // namespace radixrt::http

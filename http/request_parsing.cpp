@@ -4,6 +4,7 @@
 #include <random>
 
 #include "http/request_fields.hpp"
+#include "http/structured_output.hpp"
 
 namespace radixrt::http {
 
@@ -317,6 +318,7 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
     parse_stream(j, c.stream, c.include_usage);
     c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
     c.base = parse_params(j, cfg, dialect::openai);
+    c.base.constraint = parse_constraint(j, constraint_fields::openai);
     c.echo = get_bool(j, "echo").value_or(false);
     if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null()) {
         c.logprobs = int(get_int(j, "logprobs", 0, int(max_top_logprobs)).value_or(0));
@@ -351,12 +353,13 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
 
 chat_call parse_chat(const json& j, const server_config& cfg) {
     check_known_fields(j, endpoint_fields::chat);
-    check_structured_output(j);
+    check_tool_choice(j);
     chat_call c;
     c.cache_salt = parse_cache_salt(j);
     parse_stream(j, c.stream, c.include_usage);
     c.n = std::size_t(get_int(j, "n", 1, 16).value_or(1));
     c.base = parse_params(j, cfg, dialect::openai);
+    c.base.constraint = parse_constraint(j, constraint_fields::openai);
     c.logprobs = parse_chat_logprobs(j);
     c.messages = parse_messages(j);
     check_template_fields(j);

@@ -2,6 +2,7 @@
 
 #include "http/request_fields.hpp"
 #include "http/request_parsing.hpp"
+#include "http/structured_output.hpp"
 
 namespace radixrt::http {
 
@@ -70,14 +71,16 @@ void ws_connection::on_message(const std::string& text) {
         if (gw_->shutting_down()) {
             throw api_error(503, "server_error", "shutting_down", "the server is shutting down");
         }
-        generate(j, id, key);
+        generate(j, text, id, key);
     } catch (const api_error& e) {
         refuse(id, e);
     }
 }
 
-void ws_connection::generate(const json& msg, const json& id, const std::string& key) {
+void ws_connection::generate(const json& msg, const std::string& text, const json& id,
+                             const std::string& key) {
     auto call = parse_ws_generate(msg, gw_->config());
+    keep_key_order(call.base.constraint, text, "/params");
     auto eng = gw_->current_engine();
     if (!eng) {
         throw api_error(503, "server_error", "loading", "the model is loading");

@@ -26,7 +26,7 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
     void close();
 
   private:
-    void generate(const json& msg, const json& id, const std::string& key);
+    void generate(const json& msg, const std::string& text, const json& id, const std::string& key);
     void refuse(const json& id, const api_error& e);
 
     std::shared_ptr<gateway> gw_;

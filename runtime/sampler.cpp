@@ -203,6 +203,15 @@ expected<sampled> sampler::sample(std::span<float> logits) {
     }
     ++output_counts_[out.id];
     generated_.push_back(out.id);
+    try {
+        for (const auto& p : processors_) {
+            out.done = p->done(generated_) || out.done;
+        }
+    } catch (const std::exception& e) {
+        return error{errc::internal, std::string("a logit processor failed: ") + e.what()};
+    } catch (...) {
+        return error{errc::internal, "a logit processor failed"};
+    }
     return out;
 }
 

@@ -33,6 +33,7 @@ struct sampled {
     token_id id = 0;
     float logprob = 0.0f; // log-softmax of the processed logits at T = 1 (see token_event)
     std::vector<token_logprob> top; // the top_logprobs most likely tokens, best first
+    bool done = false;              // a logit processor says the output is finished with this token
 };
 
 /// Everything that turns one request's logits row into its next token. It
@@ -44,8 +45,9 @@ class sampler {
             std::size_t top_logprobs = 0);
 
     /// Picks the next token from logits (vocab), which it modifies in place,
-    /// and records it. Fails (nothing recorded) when a logit processor throws
-    /// or every token is masked.
+    /// records it, and asks the logit processors whether it ends the output
+    /// (sampled::done). Fails when a logit processor throws or every token
+    /// is masked (the request ends then).
     expected<sampled> sample(std::span<float> logits);
 
     const sampling_params& params() const { return params_; }

@@ -63,6 +63,8 @@ class tokenizer {
     bool is_eog(token_id id) const;
     const std::string& text(token_id id) const { return tokens_[std::size_t(id)]; }
     bool valid(token_id id) const { return id >= 0 && std::size_t(id) < tokens_.size(); }
+    /// The GGUF token type of a valid id (grammar masks skip control tokens).
+    token_kind kind(token_id id) const { return kinds_[std::size_t(id)]; }
 
   private:
     // Byte-level BPE loading and encoding: runtime/tokenizer_bpe.cpp.

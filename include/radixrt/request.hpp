@@ -68,6 +68,39 @@ class logit_processor {
   public:
     virtual ~logit_processor() = default;
     virtual void process(std::span<const std::int32_t> generated, std::span<float> logits) = 0;
+    /// Asked right after each token is sampled (same thread rules as
+    /// process; `generated` ends with the new token): true ends the request
+    /// with finish_reason::stop after that token is emitted. A grammar says
+    /// so when its sentence is complete and nothing more may follow. If it
+    /// throws, the request ends with an error. The default never stops.
+    virtual bool done(std::span<const std::int32_t> generated) {
+        (void)generated;
+        return false;
+    }
+};
+
+/// The kind of language a request's output must belong to.
+enum class constraint_kind {
+    none,        ///< free text
+    gbnf,        ///< a GBNF grammar (llama.cpp's format), start rule `root`
+    json_schema, ///< a JSON Schema, as JSON text
+    json_object, ///< any JSON object (text unused)
+    regex,       ///< a regular expression the whole output must match
+};
+
+/// Structured output: the engine compiles it when the request is
+/// submitted (an unsupported or malformed one is an invalid_request error
+/// whose param is `param`, or the kind's name when empty: "grammar",
+/// "json_schema", "response_format", "regex"; the message names the
+/// keyword) and constrains every sampled token to it, in front of the
+/// request's own logit processors. The request ends with `stop` once the
+/// output is complete and cannot continue, or when EOS is sampled (allowed
+/// only where the output is complete); `length` when max_tokens cuts it.
+/// See docs/grammars.md for what each kind supports.
+struct output_constraint {
+    constraint_kind kind = constraint_kind::none;
+    std::string text = {};  ///< the grammar, schema or regex
+    std::string param = {}; ///< the request field to name in errors (the caller's spelling)
 };
 
 inline constexpr std::size_t max_top_logprobs = 20;
@@ -90,6 +123,7 @@ struct request {
     int priority = 0;                 ///< higher is admitted first and preempted last
     std::string cache_namespace = {}; ///< requests in different namespaces never share KV
     std::vector<std::shared_ptr<logit_processor>> logit_processors = {}; ///< applied in order
+    output_constraint constraint = {}; ///< structured output (applied before logit_processors)
 };
 
 enum class finish_reason { stop, length, cancelled, error };

@@ -1,6 +1,8 @@
 // Thousands of submits and cancels from several threads against a real
 // engine with a tiny KV pool and short outputs (run under ASan and TSan in
 // CI): every accepted request ends exactly once, and the pool comes back.
+// A third of the requests are constrained (grammar compile and trie build
+// race between the submitting threads).
 #include "radixrt/engine.hpp"
 
 #include <atomic>
@@ -90,6 +92,13 @@ TEST(engine_stress, submit_and_cancel_storm_from_several_threads) {
                 r.ignore_eos = true;
                 r.sampling.seed = g();
                 r.priority = int(g() % 3);
+                if (i % 3 == 0) { // constrained: the compiler and trie from several threads
+                    r.constraint =
+                        i % 2 == 0
+                            ? radixrt::output_constraint{radixrt::constraint_kind::json_object}
+                            : radixrt::output_constraint{radixrt::constraint_kind::regex,
+                                                         "[a-z]+( [a-z]+)*"};
+                }
                 auto sink = std::make_shared<counting_sink>(t);
                 auto h = eng.submit(r, sink);
                 while (!h) { // a full queue: wait for it to drain a little, then retry
