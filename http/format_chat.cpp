@@ -42,13 +42,7 @@ class chat_completions final : public openai_format {
                              {"finish_reason", finish_name(all[i].fin.reason)},
                              {"logprobs", logprobs_of(all[i])}});
         }
-        return {{"id", info_.id},
-                {"object", "chat.completion"},
-                {"created", info_.created},
-                {"model", info_.model},
-                {"system_fingerprint", info_.fingerprint},
-                {"choices", items},
-                {"usage", openai_usage(all, info_.n)}};
+        return full_response("chat.completion", std::move(items), all);
     }
 
   private:

@@ -42,13 +42,7 @@ class completions final : public openai_format {
             }
             items.push_back(std::move(item));
         }
-        return {{"id", info_.id},
-                {"object", "text_completion"},
-                {"created", info_.created},
-                {"model", info_.model},
-                {"system_fingerprint", info_.fingerprint},
-                {"choices", items},
-                {"usage", openai_usage(all, info_.n)}};
+        return full_response("text_completion", std::move(items), all);
     }
 
   private:

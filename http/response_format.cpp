@@ -40,6 +40,17 @@ std::optional<json> openai_format::final_chunk(const std::vector<choice_state>& 
     return j;
 }
 
+json openai_format::full_response(const char* object, json choices,
+                                  const std::vector<choice_state>& all) const {
+    return {{"id", info_.id},
+            {"object", object},
+            {"created", info_.created},
+            {"model", info_.model},
+            {"system_fingerprint", info_.fingerprint},
+            {"choices", std::move(choices)},
+            {"usage", openai_usage(all, info_.n)}};
+}
+
 json openai_usage(const std::vector<choice_state>& all, std::size_t n) {
     std::size_t prompt = 0, completion = 0, cached = 0;
     for (std::size_t i = 0; i < all.size(); ++i) {

@@ -85,6 +85,10 @@ class openai_format : public response_format {
   protected:
     /// {id, object, created, model, choices} (+ usage: null with include_usage).
     json chunk(json choices) const;
+    /// The complete (non-streamed) response: {id, object, created, model,
+    /// system_fingerprint, choices, usage}.
+    json full_response(const char* object, json choices,
+                       const std::vector<choice_state>& all) const;
 
   private:
     const char* chunk_object_;

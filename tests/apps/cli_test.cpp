@@ -9,21 +9,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/apps/run_cli.hpp"
+
 namespace ra = radixrt::apps;
 
 namespace {
 
-struct result {
-    int code;
-    std::string out, err;
-};
-
-result cli(std::vector<std::string> args) {
-    args.insert(args.begin(), "radixrt");
-    std::ostringstream out, err;
-    const int code = ra::run_cli(args, out, err);
-    return {code, out.str(), err.str()};
-}
+using radixrt::test::cli;
+using result = radixrt::test::cli_result;
 
 const std::string models = std::string(RADIXRT_TESTDATA_DIR) + "/models/";
 

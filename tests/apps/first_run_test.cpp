@@ -17,6 +17,7 @@
 #include "clients/transport.hpp"
 #include "runtime/gguf.hpp"
 #include "runtime/synthetic.hpp"
+#include "tests/apps/run_cli.hpp"
 #include "tests/http/live_server.hpp"
 
 namespace ra = radixrt::apps;
@@ -26,17 +27,8 @@ namespace rr = radixrt::runtime;
 
 namespace {
 
-struct result {
-    int code;
-    std::string out, err;
-};
-
-result cli(std::vector<std::string> args) {
-    args.insert(args.begin(), "radixrt");
-    std::ostringstream out, err;
-    const int code = ra::run_cli(args, out, err);
-    return {code, out.str(), err.str()};
-}
+using radixrt::test::cli;
+using result = radixrt::test::cli_result;
 
 std::string temp_path(const std::string& name) {
     return (std::filesystem::temp_directory_path() /
