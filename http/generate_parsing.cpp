@@ -35,6 +35,18 @@ void parse_generate_logprobs(const json& j, generate_call& g) {
     g.logprobs = on ? int(top.value_or(0)) : -1;
 }
 
+// An optional nested object (absent or null: empty); anything else is a 400.
+json optional_object(const json& j, const char* key) {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) {
+        return json::object();
+    }
+    if (!it->is_object()) {
+        throw invalid(key, "expected an object");
+    }
+    return *it;
+}
+
 } // namespace
 
 generate_call parse_generate(const json& j, const server_config& cfg) {
@@ -42,11 +54,7 @@ generate_call parse_generate(const json& j, const server_config& cfg) {
     generate_call g;
     g.cache_salt = parse_cache_salt(j);
     g.stream = get_bool(j, "stream").value_or(false);
-    const auto sp = j.find("sampling_params");
-    if (sp != j.end() && !sp->is_null() && !sp->is_object()) {
-        throw invalid("sampling_params", "expected an object");
-    }
-    const json params = sp != j.end() && sp->is_object() ? *sp : json::object();
+    const json params = optional_object(j, "sampling_params");
     check_known_fields(params, endpoint_fields::generate_sampling, "sampling_params.");
     g.base = parse_nested_params(params, cfg, dialect::sglang, "sampling_params.");
     g.base.constraint = parse_constraint(params, constraint_fields::sglang, "sampling_params.");
@@ -72,11 +80,7 @@ ws_generate_call parse_ws_generate(const json& j, const server_config& cfg) {
     check_known_fields(j, endpoint_fields::ws_message);
     ws_generate_call g;
     g.cache_salt = parse_cache_salt(j);
-    const auto params = j.find("params");
-    if (params != j.end() && !params->is_null() && !params->is_object()) {
-        throw invalid("params", "expected an object");
-    }
-    const json p = params != j.end() && params->is_object() ? *params : json::object();
+    const json p = optional_object(j, "params");
     check_known_fields(p, endpoint_fields::ws_params, "params.");
     g.base = parse_nested_params(p, cfg, dialect::openai, "params.");
     g.base.constraint = parse_constraint(p, constraint_fields::openai, "params.");
