@@ -132,10 +132,14 @@ echo "drain: $first answered /health 503 while its stream finished; the prefix m
 killed=$(pid_of "$moved")
 kill -KILL "$killed"
 # "Later" means after it has died: a process being torn down (slow under
-# ASan) still holds its listening socket, and a request it accepts then is
-# in flight on it. Once it is a zombie or gone, its sockets are closed.
-dead() { [ ! -e "/proc/$killed" ] || grep -q '^State:[[:space:]]*Z' "/proc/$killed/status" 2>/dev/null; }
-wait_for 30 dead || fail "$moved (pid $killed) did not die after SIGKILL"
+# ASan: the last thread out unmaps the shadow memory before it closes the
+# files) still holds its listening socket, and a request the kernel accepts
+# then is in flight on it. The main thread shows as a zombie while the other
+# threads are still tearing down, so the process state does not tell; a
+# refused connection to its port does.
+killed_port=$(port_of "$moved")
+dead() { ! (exec 3<>"/dev/tcp/127.0.0.1/$killed_port") 2>/dev/null; }
+wait_for 30 dead || fail "$moved (pid $killed) still accepts connections 30 s after SIGKILL"
 declare -A after=()
 for q in 1 2 3 4 5 6; do
   post "$shared Question after the kill $q"
