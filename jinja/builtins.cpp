@@ -245,6 +245,15 @@ value binary_op(const std::string& op, const value& a, const value& b, std::size
     }
     if (op == "+") {
         if (a.is_string() && b.is_string()) {
+            if (a.is_safe || b.is_safe) { // Markup + str escapes the str (both ways round)
+                value r(std::string(a.is_safe ? a.str() : html_escape(a.str())) +
+                        (b.is_safe ? b.str() : html_escape(b.str())));
+                r.is_safe = true;
+                if (r.str().size() > max_bytes) {
+                    throw error(error_kind::limit, "a string would exceed the output cap");
+                }
+                return r;
+            }
             if (a.str().size() + b.str().size() > max_bytes) {
                 throw error(error_kind::limit, "a string would exceed the output cap");
             }

@@ -420,37 +420,23 @@ value f_dictsort(interpreter&, const value& x, call_args& a) {
     return value::make_list(std::move(out));
 }
 
+// escape and safe make Markup strings: escape leaves one unchanged.
 value f_escape(interpreter&, const value& x, call_args&) {
-    std::string out;
-    for (char c : to_str(x)) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&#34;";
-            break;
-        case '\'':
-            out += "&#39;";
-            break;
-        default:
-            out += c;
-        }
+    if (x.is_safe) {
+        return x;
     }
-    return value(std::move(out));
+    value out(html_escape(to_str(x)));
+    out.is_safe = true;
+    return out;
 }
 
 value f_attr(interpreter&, const value& x, call_args& a) {
     return get_attr(x, to_str(a.get("name", 0)));
 }
 value f_safe(interpreter&, const value& x, call_args&) {
-    return x;
+    value out = x.is_string() ? x : value(to_str(x));
+    out.is_safe = true;
+    return out;
 }
 value f_trim(interpreter&, const value& x, call_args& a) {
     return string_filter(x, "strip", a);

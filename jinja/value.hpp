@@ -45,6 +45,9 @@ struct value {
         v;
     bool is_tuple = false;     ///< a list printed with parentheses
     bool is_generator = false; ///< a lazy sequence in jinja2 (map, select...): iterable only
+    /// A markupsafe Markup string (from `safe` or `escape`): `+` with a plain
+    /// string escapes the plain one, as Python's Markup does.
+    bool is_safe = false;
 
     value() : v(undefined_t{}) {}
     value(none_t) : v(none_t{}) {}
@@ -101,6 +104,8 @@ struct call_args {
 
 /// Python's str(x) (lists and dicts as their repr).
 std::string to_str(const value& x);
+/// markupsafe's escape: & < > " ' as HTML entities.
+std::string html_escape(std::string_view s);
 /// Python's repr(x).
 std::string to_repr(const value& x);
 /// Python's repr of a float ("1.0", "1e-05", "0.30000000000000004").

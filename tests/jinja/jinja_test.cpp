@@ -117,6 +117,10 @@ const feature_case cases[] = {
      "strftime_now('%Y-%m-%d') }}",
      "[0, 1, 2] [1, 3, 5] 1 2024-07-26"},
     {"{{ '%s and %d' % ('a', 3) }} {{ '%s!' | format('hi') }}", "a and 3 hi!"},
+    // Markup (safe, escape): + with a plain string escapes the plain one; ~ does not.
+    {"{{ 'a'|safe + '<b>\"' }}|{{ '<' + ('&'|safe) }}|{{ ('<'|e) + '<' }}|{{ '<'|e|e }}|{{ "
+     "('x'|safe) ~ '<' }}|{{ 'x'|safe + 'y'|safe + \"'\" }}",
+     "a&lt;b&gt;&#34;|&lt;&|&lt;&lt;|&lt;|x<|xy&#39;"},
     {"{{ {'a': 1, 'b': [1, 2]} | tojson }} {{ 'é\"\\\\' | tojson }}",
      "{\"a\": 1, \"b\": [1, 2]} \"é\\\"\\\\\""},
     {"{% generation %}gen{{ n }}{% endgeneration %}", "gen3"},
