@@ -87,15 +87,10 @@ constraint_compiler::compile(const output_constraint& c) {
     try {
         g = build(c); // outside the lock: a big schema may take a while
     } catch (const runtime::schema_error& e) {
-        // what() is "keyword: detail"; name the keyword once, quoted.
-        std::string detail = e.what();
-        if (detail.starts_with(e.keyword() + ": ")) {
-            detail.erase(0, e.keyword().size() + 2);
-        }
         const std::string where = c.kind == constraint_kind::json_schema
                                       ? "JSON Schema keyword '" + e.keyword() + "'"
                                       : std::string(what_it_is(c.kind));
-        return error{errc::invalid_request, where + ": " + detail, param};
+        return error{errc::invalid_request, where + ": " + e.detail(), param};
     } catch (const std::exception& e) {
         return error{errc::invalid_request, std::string(what_it_is(c.kind)) + ": " + e.what(),
                      param};
@@ -115,7 +110,7 @@ constraint_compiler::compile(const output_constraint& c) {
 }
 
 expected<std::shared_ptr<logit_processor>>
-constraint_compiler::processor(const output_constraint& c) {
+constraint_compiler::processor(const output_constraint& c, std::vector<runtime::token_id> shown) {
     if (c.kind == constraint_kind::none) {
         return std::shared_ptr<logit_processor>();
     }
@@ -124,8 +119,16 @@ constraint_compiler::processor(const output_constraint& c) {
         return g.error();
     }
     try { // the first call builds the trie: out of memory is the engine's error
-        return std::shared_ptr<logit_processor>(
-            std::make_shared<runtime::grammar_processor>(std::move(*g), vocabulary()));
+        std::vector<runtime::shown_token> texts;
+        for (const auto id : shown) {
+            texts.push_back({id, tok_.text(id)});
+        }
+        std::vector<runtime::grammar_trigger> triggers;
+        for (const auto& t : c.triggers) {
+            triggers.push_back({t.text, t.at_start});
+        }
+        return std::shared_ptr<logit_processor>(std::make_shared<runtime::grammar_processor>(
+            std::move(*g), vocabulary(), std::move(texts), std::move(triggers)));
     } catch (const std::exception& e) {
         return error{errc::internal, std::string("constrained decoding: ") + e.what()};
     }

@@ -30,7 +30,9 @@ class constraint_compiler {
     /// A fresh processor for one sequence (null for constraint_kind::none),
     /// or an invalid_request error naming the field and the keyword.
     /// Thread-safe.
-    expected<std::shared_ptr<logit_processor>> processor(const output_constraint& c);
+    /// shown: the request's preserved control tokens, matched as their text.
+    expected<std::shared_ptr<logit_processor>>
+    processor(const output_constraint& c, std::vector<runtime::token_id> shown = {});
 
     /// The compiled grammar (cached), or the error. Thread-safe.
     expected<std::shared_ptr<const runtime::grammar>> compile(const output_constraint& c);

@@ -119,6 +119,7 @@ engine::core::submit(std::vector<request> rs, std::vector<std::shared_ptr<stream
         return error{errc::invalid_request, "one stream sink per request is required"};
     }
     std::vector<std::vector<runtime::token_id>> prompts;
+    std::vector<std::vector<runtime::token_id>> shown(rs.size());
     for (std::size_t i = 0; i < rs.size(); ++i) {
         auto fail = [&](error e) {
             if (rs.size() > 1) {
@@ -134,7 +135,8 @@ engine::core::submit(std::vector<request> rs, std::vector<std::shared_ptr<stream
         }
         // One processor per request (so per sequence: n > 1 arrives as
         // separate requests), in front of the caller's own processors.
-        auto constrained = constraints.processor(rs[i].constraint);
+        shown[i] = actors::preserved_ids(rs[i], tok);
+        auto constrained = constraints.processor(rs[i].constraint, shown[i]);
         if (!constrained) {
             return fail(constrained.error());
         }
@@ -170,7 +172,8 @@ engine::core::submit(std::vector<request> rs, std::vector<std::shared_ptr<stream
         const auto id = runtime::request_id(next_id_.fetch_add(1));
         rs[i].prompt.clear();
         rs[i].prompt_ids.clear();
-        actors::submission sub{id, std::move(prompts[i]), std::move(rs[i]), now};
+        actors::submission sub{id, std::move(prompts[i]), std::move(rs[i]), std::move(shown[i]),
+                               now};
         scheduler_->post(actors::submit_msg{std::move(sub), sinks[i]});
         ids.push_back(runtime::to_int(id));
     }

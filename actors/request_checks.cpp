@@ -1,5 +1,6 @@
 #include "actors/request_checks.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -64,6 +65,15 @@ expected<void> check_params(const request& r, const request_limits& lim) {
         return invalid("top_logprobs",
                        "top_logprobs must be at most " + std::to_string(max_top_logprobs));
     }
+    const std::string cparam = r.constraint.param.empty() ? "constraint" : r.constraint.param;
+    if (!r.constraint.triggers.empty() && r.constraint.kind == constraint_kind::none) {
+        return invalid(cparam, "constraint triggers need a constraint");
+    }
+    for (const auto& t : r.constraint.triggers) {
+        if (t.text.empty()) {
+            return invalid(cparam, "a constraint trigger must not be empty");
+        }
+    }
     for (std::size_t i = 0; i < r.logit_processors.size(); ++i) {
         if (!r.logit_processors[i]) {
             return invalid("logit_processors",
@@ -71,6 +81,19 @@ expected<void> check_params(const request& r, const request_limits& lim) {
         }
     }
     return {};
+}
+
+std::vector<runtime::token_id> preserved_ids(const request& r, const runtime::tokenizer& tok) {
+    std::vector<runtime::token_id> ids;
+    for (const auto& text : r.preserved_tokens) {
+        const auto id = tok.lookup(text);
+        if (id >= 0 && tok.kind(id) == runtime::token_kind::control) {
+            ids.push_back(id);
+        }
+    }
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    return ids;
 }
 
 expected<std::vector<runtime::token_id>> check_prompt(const request& r, const request_limits& lim,

@@ -20,6 +20,10 @@ struct request_limits {
 /// Everything but the prompt: sampling, stops, processors, max_tokens.
 expected<void> check_params(const request& r, const request_limits& lim);
 
+/// request::preserved_tokens as the vocabulary's control-token ids, sorted
+/// (texts that are no control token are dropped, as documented).
+std::vector<runtime::token_id> preserved_ids(const request& r, const runtime::tokenizer& tok);
+
 /// The prompt's token ids (tokenized when given as text), checked against
 /// the vocabulary, the prompt limit, the context and the KV pool.
 expected<std::vector<runtime::token_id>> check_prompt(const request& r, const request_limits& lim,

@@ -22,6 +22,7 @@ struct submission {
     runtime::request_id id{};
     std::vector<runtime::token_id> prompt;
     radixrt::request params; // prompt and prompt_ids empty: the tokens are above
+    std::vector<runtime::token_id> shown; // params.preserved_tokens as ids, sorted
     clock_type::time_point submitted{};
 };
 

@@ -8,8 +8,20 @@
 namespace radixrt::runtime {
 
 grammar_processor::grammar_processor(std::shared_ptr<const grammar> g,
-                                     std::shared_ptr<const token_trie> vocab)
-    : matcher_(std::move(g)), vocab_(std::move(vocab)) {}
+                                     std::shared_ptr<const token_trie> vocab,
+                                     std::vector<shown_token> shown,
+                                     std::vector<grammar_trigger> triggers)
+    : matcher_(std::move(g)), vocab_(std::move(vocab)), shown_(std::move(shown)),
+      triggers_(std::move(triggers)), state_(triggers_.empty() ? mode::active : mode::waiting) {
+    std::sort(shown_.begin(), shown_.end(),
+              [](const shown_token& a, const shown_token& b) { return a.id < b.id; });
+}
+
+const std::string& grammar_processor::bytes_of(token_id id) const {
+    const auto it = std::lower_bound(shown_.begin(), shown_.end(), id,
+                                     [](const shown_token& t, token_id v) { return t.id < v; });
+    return it != shown_.end() && it->id == id ? it->text : vocab_->bytes(id);
+}
 
 // `generated` only grows between calls (a preemption re-runs the prompt,
 // not the sampling), so the tokens not seen yet are its tail. A shorter
@@ -18,6 +30,8 @@ void grammar_processor::catch_up(std::span<const std::int32_t> generated) {
     if (generated.size() < seen_) {
         matcher_ = grammar_matcher(matcher_.rules_ptr());
         seen_ = 0;
+        text_.clear();
+        state_ = triggers_.empty() ? mode::active : mode::waiting;
     }
     for (; seen_ < generated.size(); ++seen_) {
         const token_id id = generated[seen_];
@@ -25,15 +39,51 @@ void grammar_processor::catch_up(std::span<const std::int32_t> generated) {
             throw std::invalid_argument("grammar: token id " + std::to_string(id) +
                                         " is outside the vocabulary");
         }
-        if (vocab_->is_end(id) && matcher_.is_complete()) {
-            continue;
-        }
-        const std::string& bytes = vocab_->bytes(id);
-        if (bytes.empty() || !matcher_.accept_bytes(bytes)) {
-            throw std::invalid_argument("grammar: generated token " + std::to_string(id) +
-                                        " does not match the grammar");
+        if (state_ == mode::active) {
+            feed(id);
+        } else if (state_ == mode::waiting) {
+            watch(id);
         }
     }
+}
+
+void grammar_processor::feed(token_id id) {
+    if (vocab_->is_end(id) && matcher_.is_complete()) {
+        return;
+    }
+    const std::string& bytes = bytes_of(id);
+    if (bytes.empty() || !matcher_.accept_bytes(bytes)) {
+        throw std::invalid_argument("grammar: generated token " + std::to_string(id) +
+                                    " does not match the grammar");
+    }
+}
+
+// Lazy, before the trigger: the earliest trigger in the text so far starts
+// the grammar, fed with everything from the trigger's first byte on.
+void grammar_processor::watch(token_id id) {
+    if (vocab_->is_end(id)) {
+        return;
+    }
+    const std::size_t before = text_.size();
+    text_ += bytes_of(id);
+    std::size_t at = std::string::npos;
+    for (const auto& t : triggers_) {
+        std::size_t p = std::string::npos;
+        if (t.at_start) {
+            const std::size_t lead = text_.find_first_not_of(" \t\r\n");
+            if (lead != std::string::npos && text_.compare(lead, t.text.size(), t.text) == 0) {
+                p = lead;
+            }
+        } else {
+            p = text_.find(t.text, before >= t.text.size() ? before - t.text.size() + 1 : 0);
+        }
+        at = std::min(at, p);
+    }
+    if (at == std::string::npos) {
+        return;
+    }
+    state_ = matcher_.accept_bytes(std::string_view(text_).substr(at)) ? mode::active : mode::free;
+    text_ = std::string();
 }
 
 namespace {
@@ -74,13 +124,23 @@ const token_mask& grammar_processor::current_mask() {
     }
     std::rotate(masks_.begin(), masks_.end() - 1, masks_.end()); // the least recent, reused
     masks_.front().key = key_;
-    fill_token_mask(matcher_, *vocab_, masks_.front().mask, scratch_);
+    auto& mask = masks_.front().mask;
+    fill_token_mask(matcher_, *vocab_, mask, scratch_);
+    for (const auto& t : shown_) {
+        grammar_matcher m = matcher_;
+        if (!t.text.empty() && std::size_t(t.id) < vocab_->vocab_size() && m.accept_bytes(t.text)) {
+            mask.set(std::size_t(t.id));
+        }
+    }
     ++computed_;
     return masks_.front().mask;
 }
 
 void grammar_processor::process(std::span<const std::int32_t> generated, std::span<float> logits) {
     catch_up(generated);
+    if (state_ != mode::active) {
+        return; // lazy: free text until the trigger
+    }
     const token_mask& mask = current_mask();
     // A word at a time: inside a string most words allow all 64 tokens.
     for (std::size_t w = 0; w * 64 < logits.size(); ++w) {
@@ -99,7 +159,7 @@ void grammar_processor::process(std::span<const std::int32_t> generated, std::sp
 
 bool grammar_processor::done(std::span<const std::int32_t> generated) {
     catch_up(generated);
-    if (!matcher_.is_complete()) {
+    if (state_ != mode::active || !matcher_.is_complete()) {
         return false;
     }
     return !matcher_.can_continue() || (!generated.empty() && vocab_->is_end(generated.back()));

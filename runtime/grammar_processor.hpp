@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "radixrt/request.hpp"
@@ -16,11 +17,33 @@
 
 namespace radixrt::runtime {
 
+/// Preserved control tokens: tokens the trie never allows (control ones,
+/// whose piece is empty) that this request emits as their text ("[TOOL_CALLS]");
+/// the grammar matches them as that text.
+struct shown_token {
+    token_id id = 0;
+    std::string text;
+};
+
+/// Where a lazy grammar starts (radixrt::constraint_trigger).
+struct grammar_trigger {
+    std::string text;
+    bool at_start = false; ///< only as the output's first text, after white space
+};
+
 /// Stateful: one instance per generated sequence (for n > 1, one each; the
 /// grammar and the trie are what they share).
+///
+/// Lazy (triggers given): the output is free until one of the triggers
+/// appears in it; from the trigger's first byte on the grammar must match
+/// the rest (it begins with the trigger's text). Should the text after the
+/// trigger inside the same token not fit the grammar, the processor stays
+/// free for the rest of the request.
 class grammar_processor final : public logit_processor {
   public:
-    grammar_processor(std::shared_ptr<const grammar> g, std::shared_ptr<const token_trie> vocab);
+    grammar_processor(std::shared_ptr<const grammar> g, std::shared_ptr<const token_trie> vocab,
+                      std::vector<shown_token> shown = {},
+                      std::vector<grammar_trigger> triggers = {});
 
     /// Throws when a generated token does not match the grammar (it was not
     /// sampled from this processor's mask) or the grammar is too ambiguous.
@@ -30,9 +53,12 @@ class grammar_processor final : public logit_processor {
     /// the grammar is complete and cannot continue (so only EOS could
     /// follow), or an end token was generated where it is complete. A
     /// complete grammar that may still continue (`[0-9]+` after a digit)
-    /// is not done: the model chooses between more text and EOS.
+    /// is not done: the model chooses between more text and EOS. A lazy
+    /// grammar is never done before its trigger.
     bool done(std::span<const std::int32_t> generated) override;
 
+    /// The grammar constrains the output (always, unless lazy and not yet triggered).
+    bool active() const { return state_ == mode::active; }
     /// Root is fully matched by the tokens seen so far (or an end token was
     /// generated after it): the engine may stop the request here.
     bool is_complete() const { return matcher_.is_complete(); }
@@ -55,11 +81,20 @@ class grammar_processor final : public logit_processor {
     };
     static constexpr std::size_t cached_masks = 4;
 
+    enum class mode { waiting, active, free };
+
     void catch_up(std::span<const std::int32_t> generated);
+    void feed(token_id id);
+    void watch(token_id id);
+    const std::string& bytes_of(token_id id) const;
     const token_mask& current_mask();
 
     grammar_matcher matcher_;
     std::shared_ptr<const token_trie> vocab_;
+    std::vector<shown_token> shown_; // sorted by id
+    std::vector<grammar_trigger> triggers_;
+    mode state_ = mode::active;
+    std::string text_;               // lazy, before the trigger: the output so far
     std::size_t seen_ = 0;           // tokens of `generated` already fed to the matcher
     std::vector<cached_mask> masks_; // most recently used first
     std::vector<std::uint32_t> key_;

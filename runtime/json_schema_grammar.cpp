@@ -37,33 +37,47 @@ json-uuid ::= hex{8} "-" hex{4} "-" hex{4} "-" hex{4} "-" hex{12}
 )g";
 
 const std::set<std::string, std::less<>> annotations = {
-    "title",    "description", "$schema",  "$id",       "default",     "examples",
-    "$comment", "deprecated",  "readOnly", "writeOnly", "$defs",       "definitions"};
-const std::set<std::string, std::less<>> constraints = {
-    "type",      "properties", "required",         "additionalProperties", "items",
-    "minItems",  "maxItems",   "enum",             "const",                "minLength",
-    "maxLength", "pattern",    "format",           "minimum",              "maximum",
-    "exclusiveMinimum",        "exclusiveMaximum", "anyOf",                "oneOf",
-    "$ref"};
+    "title",    "description", "$schema",  "$id",       "default", "examples",
+    "$comment", "deprecated",  "readOnly", "writeOnly", "$defs",   "definitions"};
+const std::set<std::string, std::less<>> constraints = {"type",
+                                                        "properties",
+                                                        "required",
+                                                        "additionalProperties",
+                                                        "items",
+                                                        "minItems",
+                                                        "maxItems",
+                                                        "enum",
+                                                        "const",
+                                                        "minLength",
+                                                        "maxLength",
+                                                        "pattern",
+                                                        "format",
+                                                        "minimum",
+                                                        "maximum",
+                                                        "exclusiveMinimum",
+                                                        "exclusiveMaximum",
+                                                        "anyOf",
+                                                        "oneOf",
+                                                        "$ref"};
 
+using rule_list = std::vector<std::pair<std::string, std::string>>;
+
+// Converts one schema; its helper rules go to a list that several
+// converters may share (their names are numbered by the list's size, so
+// they stay distinct), which is how several schemas make one grammar.
 class converter {
   public:
-    explicit converter(const json_value& root) : root_(root) {}
+    converter(const json_value& root, rule_list& rules) : root_(root), rules_(rules) {}
 
-    std::string run() {
-        const std::string body = visit(root_, "root", 0);
-        std::string out = "root ::= " + body + "\n";
-        for (const auto& [name, rule] : rules_) {
-            out += name + " ::= " + rule + "\n";
-        }
-        return out + primitives;
-    }
+    /// The body of the schema's own rule.
+    std::string run() { return visit(root_, "root", 0); }
 
   private:
     std::string add(const std::string& hint, std::string body) {
         std::string name;
         for (char c : hint) {
-            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+            const bool ok =
+                (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
             name += ok ? c : '-';
         }
         name = "s-" + name.substr(0, 40) + "-" + std::to_string(rules_.size());
@@ -84,7 +98,7 @@ class converter {
     std::string integer(const json_value& s);
 
     const json_value& root_;
-    std::vector<std::pair<std::string, std::string>> rules_;
+    rule_list& rules_;
     std::unordered_map<std::string, std::string> refs_;
 };
 
@@ -231,14 +245,16 @@ std::string converter::ref(const json_value& v, int depth) {
     for (const char* prefix : {"#/$defs/", "#/definitions/"}) {
         if (path.starts_with(prefix)) {
             path.remove_prefix(std::string_view(prefix).size());
-            defs = root_.find(std::string_view(prefix).substr(2, std::string_view(prefix).size() - 3));
+            defs =
+                root_.find(std::string_view(prefix).substr(2, std::string_view(prefix).size() - 3));
             break;
         }
     }
     const json_value* target = defs ? defs->find(path) : nullptr;
     if (!target) {
         throw schema_error("$ref", "only #/$defs/<name> and #/definitions/<name> references to "
-                                   "existing definitions are supported: '" + v.text + "'");
+                                   "existing definitions are supported: '" +
+                                       v.text + "'");
     }
     // Name the rule before visiting it, so recursive references find it.
     const std::string name = add(std::string(path), "");
@@ -250,9 +266,10 @@ std::string converter::ref(const json_value& v, int depth) {
 }
 
 std::string converter::object(const json_value& s, const std::string& hint, int depth) {
-    return object_rule(s, hint, depth,
-                       [this](const json_value& sub, const std::string& h, int d) { return visit(sub, h, d); },
-                       [this](const std::string& h, std::string body) { return add(h, std::move(body)); });
+    return object_rule(
+        s, hint, depth,
+        [this](const json_value& sub, const std::string& h, int d) { return visit(sub, h, d); },
+        [this](const std::string& h, std::string body) { return add(h, std::move(body)); });
 }
 
 std::string converter::array(const json_value& s, const std::string& hint, int depth) {
@@ -268,7 +285,8 @@ std::string converter::array(const json_value& s, const std::string& hint, int d
     if (max == 0) {
         return add(hint, "\"[\" ws \"]\"");
     }
-    const std::string more = "( \",\" ws " + item + " ws ){" + std::to_string(min > 0 ? min - 1 : 0) + "," +
+    const std::string more = "( \",\" ws " + item + " ws ){" +
+                             std::to_string(min > 0 ? min - 1 : 0) + "," +
                              (max == std::size_t(-1) ? "" : std::to_string(max - 1)) + "}";
     const std::string first = item + " ws " + more;
     return add(hint, "\"[\" ws " + (min == 0 ? "( " + first + " )?" : first) + " \"]\"");
@@ -287,8 +305,11 @@ std::string converter::string(const json_value& s) {
     }
     if (format) {
         const std::string f = format->type == kind::string ? format->text : "";
-        const std::string rule = f == "date" ? "json-date" : f == "date-time" ? "json-date \"T\" json-time"
-                                 : f == "time" ? "json-time" : f == "uuid" ? "json-uuid" : "";
+        const std::string rule = f == "date"        ? "json-date"
+                                 : f == "date-time" ? "json-date \"T\" json-time"
+                                 : f == "time"      ? "json-time"
+                                 : f == "uuid"      ? "json-uuid"
+                                                    : "";
         if (rule.empty()) {
             throw schema_error("format", "unsupported format '" + f + "'");
         }
@@ -311,7 +332,8 @@ std::string converter::string(const json_value& s) {
             throw schema_error("maxLength", "maxLength is smaller than minLength");
         }
         return add("string", "\"\\\"\" json-char{" + std::to_string(min) + "," +
-                                 (max == std::size_t(-1) ? "" : std::to_string(max)) + "} \"\\\"\"");
+                                 (max == std::size_t(-1) ? "" : std::to_string(max)) +
+                                 "} \"\\\"\"");
     }
     return "json-string";
 }
@@ -326,7 +348,33 @@ std::string converter::integer(const json_value& s) {
 
 } // namespace
 
-std::string json_schema_to_gbnf(const json_value& schema) { return converter(schema).run(); }
+namespace {
+
+std::string rule_lines(const rule_list& rules) {
+    std::string out;
+    for (const auto& [name, rule] : rules) {
+        out += name + " ::= " + rule + "\n";
+    }
+    return out;
+}
+
+} // namespace
+
+std::string json_schema_to_gbnf(const json_value& schema) {
+    rule_list rules;
+    const std::string body = converter(schema, rules).run();
+    return "root ::= " + body + "\n" + rule_lines(rules) + primitives;
+}
+
+std::string json_schema_rules(std::span<const std::pair<std::string, std::string>> schemas) {
+    rule_list rules;
+    std::string own;
+    for (const auto& [name, text] : schemas) {
+        const json_value schema = parse_json(text);
+        own += name + " ::= " + converter(schema, rules).run() + "\n";
+    }
+    return own + rule_lines(rules) + primitives;
+}
 
 std::string json_schema_to_gbnf(std::string_view schema_json) {
     return json_schema_to_gbnf(parse_json(schema_json));

@@ -23,6 +23,8 @@ class schema_error : public std::invalid_argument {
     schema_error(std::string keyword, const std::string& what)
         : std::invalid_argument(keyword + ": " + what), keyword_(std::move(keyword)) {}
     const std::string& keyword() const { return keyword_; }
+    /// what() without the leading "keyword: ".
+    std::string detail() const { return std::string(what()).substr(keyword_.size() + 2); }
 
   private:
     std::string keyword_;

@@ -4,7 +4,9 @@
 
 namespace radixrt::runtime {
 
-stop_checker::stop_checker(const tokenizer& tok, std::vector<std::string> stops) : decoder_(tok) {
+stop_checker::stop_checker(const tokenizer& tok, std::vector<std::string> stops,
+                           std::vector<token_id> shown)
+    : decoder_(tok, std::move(shown)) {
     for (auto& s : stops) {
         if (!s.empty()) {
             longest_ = std::max(longest_, s.size());

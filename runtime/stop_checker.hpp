@@ -12,7 +12,9 @@ namespace radixrt::runtime {
 
 class stop_checker {
   public:
-    stop_checker(const tokenizer& tok, std::vector<std::string> stops);
+    /// shown: control tokens whose text the output shows (sorted ids).
+    stop_checker(const tokenizer& tok, std::vector<std::string> stops,
+                 std::vector<token_id> shown = {});
 
     struct step {
         std::string text;     // released now

@@ -329,7 +329,8 @@ std::size_t utf8_complete_prefix(std::string_view s) {
 }
 
 std::string stream_decoder::push(token_id id) {
-    pending_ += tok_->piece(id);
+    pending_ += std::binary_search(shown_.begin(), shown_.end(), id) ? tok_->text(id)
+                                                                     : tok_->piece(id);
     std::string out;
     std::size_t i = 0;
     while (i < pending_.size()) {

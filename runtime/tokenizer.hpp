@@ -65,6 +65,8 @@ class tokenizer {
     bool valid(token_id id) const { return id >= 0 && std::size_t(id) < tokens_.size(); }
     /// The GGUF token type of a valid id (grammar masks skip control tokens).
     token_kind kind(token_id id) const { return kinds_[std::size_t(id)]; }
+    /// The id of a token's exact text, or -1.
+    token_id lookup(std::string_view s) const;
 
   private:
     // Byte-level BPE loading and encoding: runtime/tokenizer_bpe.cpp.
@@ -74,7 +76,6 @@ class tokenizer {
     void read_vocab(const gguf_file& f);
     token_id read_id(const gguf_file& f, const char* key, token_id fallback) const;
     void encode_fragment(std::string_view text, std::vector<token_id>& out) const;
-    token_id lookup(std::string_view s) const;
 
     std::vector<std::string> tokens_;
     std::vector<float> scores_;
@@ -96,7 +97,9 @@ class tokenizer {
 /// become U+FFFD.
 class stream_decoder {
   public:
-    explicit stream_decoder(const tokenizer& tok) : tok_(&tok) {}
+    /// shown: control tokens that decode to their text (sorted), not to nothing.
+    explicit stream_decoder(const tokenizer& tok, std::vector<token_id> shown = {})
+        : tok_(&tok), shown_(std::move(shown)) {}
     /// Text completed by this token (possibly empty).
     std::string push(token_id id);
     /// Whatever is left at the end (an incomplete sequence becomes U+FFFD).
@@ -104,6 +107,7 @@ class stream_decoder {
 
   private:
     const tokenizer* tok_;
+    std::vector<token_id> shown_;
     std::string pending_;
 };
 

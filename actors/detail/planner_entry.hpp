@@ -41,7 +41,7 @@ struct batch_planner::entry {
           prompt_len(tokens.size()),
           smp(std::make_unique<runtime::sampler>(params.sampling, tokens, params.logit_processors,
                                                  params.top_logprobs)),
-          stop(tok, params.stop), submitted(s.submitted) {}
+          stop(tok, params.stop, std::move(s.shown)), submitted(s.submitted) {}
 
     std::size_t remaining() const { return tokens.size() - computed; }
     std::span<const runtime::block_id> own_blocks() const {

@@ -97,10 +97,24 @@ enum class constraint_kind {
 /// output is complete and cannot continue, or when EOS is sampled (allowed
 /// only where the output is complete); `length` when max_tokens cuts it.
 /// See docs/grammars.md for what each kind supports.
+/// Where a lazy constraint starts (output_constraint::triggers).
+struct constraint_trigger {
+    std::string text;      ///< starts the constrained part; the grammar matches from its first byte
+    bool at_start = false; ///< counts only as the output's first text (after white space)
+};
+
 struct output_constraint {
     constraint_kind kind = constraint_kind::none;
     std::string text = {};  ///< the grammar, schema or regex
     std::string param = {}; ///< the request field to name in errors (the caller's spelling)
+    /// Empty: the whole output must match. Otherwise the constraint is lazy:
+    /// the output is free until one of these texts appears in it, and from
+    /// that text's first byte on the rest of the output must match (so the
+    /// grammar begins with the trigger's text). This is how a tool call is
+    /// enforced once a model starts one of its own accord. Should the rest
+    /// of the token that completes a trigger not fit the grammar, the output
+    /// stays free.
+    std::vector<constraint_trigger> triggers = {};
 };
 
 inline constexpr std::size_t max_top_logprobs = 20;
@@ -124,6 +138,13 @@ struct request {
     std::string cache_namespace = {}; ///< requests in different namespaces never share KV
     std::vector<std::shared_ptr<logit_processor>> logit_processors = {}; ///< applied in order
     output_constraint constraint = {}; ///< structured output (applied before logit_processors)
+    /// Control tokens, by their text ("[TOOL_CALLS]", "<|python_tag|>"), that
+    /// this request's output shows as that text (token_event::text) and that
+    /// its constraint matches as that text. Control tokens are otherwise
+    /// invisible and never allowed by a constraint. Texts that are not control
+    /// tokens of the model's vocabulary are ignored, so a caller may list
+    /// the markers of a format without knowing the vocabulary.
+    std::vector<std::string> preserved_tokens = {};
 };
 
 enum class finish_reason { stop, length, cancelled, error };
