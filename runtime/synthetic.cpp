@@ -38,7 +38,9 @@ bool demo_printable(std::size_t id) {
 }
 
 // Byte-level SentencePiece vocabulary: <unk> <s> </s>, the 256 byte tokens,
-// "▁" so that a space is one token, the demo words; padded with unused entries.
+// "▁" so that a space is one token, the demo words, ChatML's turn markers
+// (control; <|im_end|> ends a turn) and the tool-call tags (user-defined: shown
+// as text, as in Qwen2.5's vocabulary); padded with unused entries.
 void byte_vocab(gguf_writer& w, std::size_t vocab) {
     gguf_array tokens{gguf_type::string, {}, {}, {}};
     gguf_array scores{gguf_type::f32, {}, {}, {}};
@@ -60,6 +62,10 @@ void byte_vocab(gguf_writer& w, std::size_t vocab) {
     for (const char* word : demo_words) {
         add("\xe2\x96\x81" + std::string(word), token_kind::normal);
     }
+    const std::size_t im_end = tokens.strings.size() + 1;
+    for (const char* t : byte_vocab_special_tokens) {
+        add(t, t[1] == '|' ? token_kind::control : token_kind::user_defined);
+    }
     while (tokens.strings.size() < vocab) {
         add("<unused" + std::to_string(tokens.strings.size()) + ">", token_kind::unused);
     }
@@ -70,11 +76,14 @@ void byte_vocab(gguf_writer& w, std::size_t vocab) {
     w.add("tokenizer.ggml.bos_token_id", std::uint64_t(1));
     w.add("tokenizer.ggml.eos_token_id", std::uint64_t(2));
     w.add("tokenizer.ggml.unknown_token_id", std::uint64_t(0));
+    w.add("tokenizer.ggml.eot_token_id", std::uint64_t(im_end));
+    w.add("tokenizer.chat_template", std::string(byte_vocab_chat_template()));
     w.add("tokenizer.ggml.add_bos_token", true);
     w.add("tokenizer.ggml.add_space_prefix", false);
 }
 
-constexpr std::size_t byte_vocab_size = 260 + std::size(demo_words);
+constexpr std::size_t byte_vocab_size =
+    260 + std::size(demo_words) + std::size(byte_vocab_special_tokens);
 
 // rows x cols uniform weights with variance scale^2 / cols, stored as type.
 std::vector<char> random_matrix(rng& g, std::size_t rows, std::size_t cols, kernels::dtype type,

@@ -35,6 +35,16 @@ synth_spec synth_preset(std::string_view name);
 /// shape, gguf_error if vocab_from cannot be read.
 gguf_writer synth_gguf(const synth_spec& spec);
 
+/// The Jinja chat template written into byte-level vocabularies (ChatML,
+/// with tools and tool calls in the Hermes / Qwen2.5 style).
+std::string_view byte_vocab_chat_template();
+
+/// Control and user-defined tokens of the byte-level vocabulary, after the
+/// demo words: ChatML's turn markers and the tool-call tags.
+inline constexpr const char* byte_vocab_special_tokens[] = {"<|im_start|>",    "<|im_end|>",
+                                                            "<tool_call>",     "</tool_call>",
+                                                            "<tool_response>", "</tool_response>"};
+
 /// The built-in model (small preset), ready to run.
 std::shared_ptr<const model> builtin_model(std::uint64_t seed = 42);
 

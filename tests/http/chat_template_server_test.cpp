@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/http/live_server.hpp"
+#include "tests/jinja/oracle.hpp"
 
 namespace rh = radixrt::http;
 namespace rt = radixrt::test;
@@ -47,12 +48,21 @@ json post_json(unsigned port, const std::string& target, const json& body,
 } // namespace
 
 TEST(server_chat_template, apply_chat_template_with_the_default_and_a_request_template) {
-    live_server s; // the built-in model has no template: the `simple` family
+    live_server s; // the built-in model's own template, as Python's jinja2 renders it
     const json msgs = json::array({{{"role", "user"}, {"content", "Hi"}}});
     unsigned status = 0;
     auto r = post_json(s.port(), "/apply_chat_template", {{"messages", msgs}}, &status);
     EXPECT_EQ(status, 200u);
-    EXPECT_EQ(r["prompt"], "user: Hi\nassistant:");
+    const auto& model = s.server().api()->current_engine()->model();
+    ASSERT_FALSE(model.chat_template.empty());
+    const auto want = radixrt::jinja::test::run_oracle({{"template", model.chat_template},
+                                                        {"context",
+                                                         {{"messages", msgs},
+                                                          {"add_generation_prompt", true},
+                                                          {"bos_token", model.bos_text},
+                                                          {"eos_token", model.eos_text}}}});
+    ASSERT_TRUE(want.is_object() && want["ok"].get<bool>()) << want.dump();
+    EXPECT_EQ(r["prompt"], want["text"].get<std::string>());
 
     const json body = {{"messages", msgs},
                        {"add_generation_prompt", false},

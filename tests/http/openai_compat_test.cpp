@@ -218,15 +218,6 @@ TEST(openai_compat, fields_are_honoured_or_refused_by_name) {
          "messages[0].tool_calls"},
         {chat, R"({"messages":[{"role":"tool","content":"4","tool_call_id":7}]})",
          "messages[0].tool_call_id"},
-        // the built-in model's "simple" chat format cannot write tools: refused, not dropped
-        {chat,
-         "{" + user_msg +
-             R"(,"tools":[{"type":"function","function":{"name":"f","parameters":{}}}]})",
-         "tools"},
-        {chat,
-         R"({"messages":[{"role":"user","content":"x"},{"role":"assistant","content":null,)"
-         R"("tool_calls":[{"id":"c","type":"function","function":{"name":"f","arguments":"{}"}}]}]})",
-         "messages[1].tool_calls"},
         {cmpl, R"({"prompt":"x","echo":true,"logprobs":1})", "echo"},
         {cmpl, R"({"prompt":"x","suffix":"y"})", "suffix"},
         {cmpl, R"({"prompt":"x","best_of":3})", "best_of"},

@@ -1,6 +1,7 @@
-// Every chat template in the shared test data, rendered for several
-// conversations, byte for byte as Python's jinja2 renders it the Hugging
-// Face way (tests/jinja/jinja_oracle.py); refusals must match too.
+// Every chat template in the shared test data, and the built-in model's own,
+// rendered for several conversations, byte for byte as Python's jinja2
+// renders it the Hugging Face way (tests/jinja/jinja_oracle.py); refusals
+// must match too.
 #include "jinja/template.hpp"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime/synthetic.hpp"
 #include "tests/jinja/oracle.hpp"
 
 namespace radixrt::jinja {
@@ -21,8 +23,21 @@ using ojson = nlohmann::ordered_json;
 const std::filesystem::path template_dir =
     std::filesystem::path(RADIXRT_TESTDATA_DIR) / "templates";
 
+// The byte-level vocabulary's template (the built-in model's), by this name.
+const std::string builtin_name = "radixrt-builtin.jinja";
+
+std::string template_text(const std::string& name) {
+    if (name == builtin_name) {
+        return std::string(runtime::byte_vocab_chat_template());
+    }
+    std::ifstream f(template_dir / name);
+    std::stringstream text;
+    text << f.rdbuf();
+    return text.str();
+}
+
 std::vector<std::string> template_names() {
-    std::vector<std::string> names;
+    std::vector<std::string> names{builtin_name};
     std::error_code ec;
     for (const auto& e : std::filesystem::directory_iterator(template_dir, ec)) {
         if (e.path().extension() == ".jinja") {
@@ -66,6 +81,27 @@ ojson tool_conversation(const char* id, bool null_content) {
     });
 }
 
+// As OpenAI clients send it: arguments as a JSON string, two calls in one
+// turn, two tool results in a row, then the answer and a new question.
+ojson parallel_conversation() {
+    ojson calls = ojson::array();
+    for (const char* city : {"Paris", "Rome"}) {
+        calls.push_back({{"id", (std::string("call") + city + "0000").substr(0, 9)},
+                         {"type", "function"},
+                         {"function",
+                          {{"name", "get_weather"},
+                           {"arguments", std::string("{\"location\": \"") + city + "\"}"}}}});
+    }
+    return ojson::array({
+        {{"role", "user"}, {"content", "Weather in Paris and Rome?"}},
+        {{"role", "assistant"}, {"content", nullptr}, {"tool_calls", calls}},
+        {{"role", "tool"}, {"tool_call_id", calls[0]["id"]}, {"content", "22 degrees"}},
+        {{"role", "tool"}, {"tool_call_id", calls[1]["id"]}, {"content", "25 degrees"}},
+        {{"role", "assistant"}, {"content", "Warm in both."}},
+        {{"role", "user"}, {"content", "Thanks"}},
+    });
+}
+
 struct conversation {
     std::string name;
     ojson context;
@@ -99,22 +135,23 @@ std::vector<conversation> conversations() {
         c["tools"] = tools();
         out.push_back({name, std::move(c)});
     }
+    ojson c = ctx(parallel_conversation(), true);
+    c["tools"] = tools();
+    out.push_back({"tools_string_arguments_parallel", std::move(c)});
     return out;
 }
 
 class chat_template : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(chat_template, renders_like_jinja2) {
-    std::ifstream f(template_dir / GetParam());
-    std::stringstream text;
-    text << f.rdbuf();
-    ASSERT_FALSE(text.str().empty()) << GetParam();
-    const auto t = template_::parse(text.str());
+    const std::string text = template_text(GetParam());
+    ASSERT_FALSE(text.empty()) << GetParam();
+    const auto t = template_::parse(text);
     const auto convs = conversations();
     ojson batch = ojson::array();
     for (const auto& c : convs) {
         batch.push_back(
-            {{"template", text.str()}, {"context", c.context}, {"now", "2024-07-26T12:00:00"}});
+            {{"template", text}, {"context", c.context}, {"now", "2024-07-26T12:00:00"}});
     }
     const ojson expected = test::run_oracle(batch);
     ASSERT_TRUE(expected.is_array() && expected.size() == convs.size());
@@ -161,7 +198,7 @@ INSTANTIATE_TEST_SUITE_P(
     });
 
 TEST(chat_templates, test_data_is_present) {
-    EXPECT_GE(template_names().size(), 9u) << "no templates in " << template_dir;
+    EXPECT_GE(template_names().size(), 10u) << "no templates in " << template_dir;
 }
 
 } // namespace
