@@ -306,8 +306,9 @@ const model_info& engine::model() const {
     return core_->info;
 }
 
-std::vector<std::int32_t> engine::tokenize(std::string_view text, bool add_bos) const {
-    return core_->tok.encode(text, add_bos);
+std::vector<std::int32_t> engine::tokenize(std::string_view text, bool add_bos,
+                                           bool parse_special) const {
+    return core_->tok.encode(text, add_bos, parse_special);
 }
 
 std::string engine::detokenize(std::span<const std::int32_t> ids) const {

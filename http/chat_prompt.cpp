@@ -59,6 +59,31 @@ void refuse_tools(const chat_inputs& in, const std::string& family) {
     }
 }
 
+// Tool calls' arguments given as JSON strings, parsed to the objects they
+// hold (a string that is no JSON object stays as it is).
+ojson with_object_arguments(const ojson& messages) {
+    ojson out = messages;
+    for (auto& m : out) {
+        auto calls = m.find("tool_calls");
+        if (calls == m.end() || !calls->is_array()) {
+            continue;
+        }
+        for (auto& c : *calls) {
+            if (!c.is_object() || !c.contains("function") || !c["function"].is_object()) {
+                continue;
+            }
+            auto& f = c["function"];
+            if (auto a = f.find("arguments"); a != f.end() && a->is_string()) {
+                auto parsed = ojson::parse(a->get<std::string>(), nullptr, false);
+                if (!parsed.is_discarded() && parsed.is_object()) {
+                    *a = std::move(parsed);
+                }
+            }
+        }
+    }
+    return out;
+}
+
 } // namespace
 
 chat_prompt chat_prompt::from_config(const std::string& setting, const model_info& model) {
@@ -76,6 +101,8 @@ chat_prompt chat_prompt::from_config(const std::string& setting, const model_inf
     }
     try {
         p.template_ = std::make_shared<const jinja::template_>(jinja::template_::parse(text));
+        p.tools_ = detect_tool_format(text);
+        p.probe_tool_arguments();
     } catch (const jinja::error& e) {
         if (setting != "auto") {
             throw std::runtime_error("the chat template '" + setting +
@@ -101,7 +128,38 @@ chat_prompt chat_prompt::from_text(const std::string& text, const model_info& mo
     // Tighter than the model's own template's budget: any client can send one.
     p.limits_.max_steps = 1'000'000;
     p.limits_.max_output_bytes = 1u << 20;
+    p.tools_ = detect_tool_format(text);
+    p.probe_tool_arguments();
     return p;
+}
+
+// Renders an assistant turn whose call has arguments as a JSON string and
+// as an object: a template that shows the string verbatim takes strings
+// (Hermes, Functionary, DeepSeek); one that only shows the object's
+// members (tojson: Qwen2.5, Llama 3.1, Mistral Nemo) gets objects.
+void chat_prompt::probe_tool_arguments() {
+    const ojson args = {{"probe_arg", "probe_value"}};
+    const std::string text = args.dump(); // {"probe_arg":"probe_value"}
+    const auto render_with = [&](const ojson& a) {
+        ojson call = {{"id", "call00001"},
+                      {"type", "function"},
+                      {"function", {{"name", "probe_fn"}, {"arguments", a}}}};
+        ojson ctx = {{"messages", ojson::array({{{"role", "user"}, {"content", "x"}},
+                                                {{"role", "assistant"},
+                                                 {"content", ""},
+                                                 {"tool_calls", ojson::array({call})}}})},
+                     {"add_generation_prompt", false},
+                     {"bos_token", bos_text_},
+                     {"eos_token", eos_text_}};
+        try {
+            return template_->render(ctx, limits_);
+        } catch (const jinja::error&) {
+            return std::string();
+        }
+    };
+    const bool strings_shown = render_with(text).find(text) != std::string::npos;
+    const std::string objects = render_with(args);
+    object_arguments_ = !strings_shown && objects.find("probe_value") != std::string::npos;
 }
 
 chat_prompt_text chat_prompt::render(const chat_inputs& in) const {
@@ -118,7 +176,7 @@ chat_prompt_text chat_prompt::render(const chat_inputs& in) const {
             ctx[k] = v;
         }
     }
-    ctx["messages"] = in.messages;
+    ctx["messages"] = object_arguments_ ? with_object_arguments(in.messages) : in.messages;
     if (!in.tools.is_null()) {
         ctx["tools"] = in.tools;
     }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/chat_template.hpp"
+#include "http/tool_calls.hpp"
 #include "jinja/template.hpp"
 #include "radixrt/introspection.hpp"
 
@@ -47,12 +48,20 @@ class chat_prompt {
     chat_prompt_text render(const chat_inputs& in) const;
     /// "jinja" or the family's name, for logs.
     std::string describe() const;
+    /// The call syntax the template teaches its model (none: it shows no tools).
+    tool_format tool_syntax() const { return tools_; }
 
   private:
     std::shared_ptr<const jinja::template_> template_; // null: family_
     jinja::render_options limits_;                     // the interpreter's defaults
     chat_format family_ = chat_format::simple;
     std::string bos_text_, eos_text_;
+    tool_format tools_ = tool_format::none;
+    // OpenAI clients send tool-call arguments as a JSON string; templates
+    // that write them with tojson want the object (probed at load).
+    bool object_arguments_ = false;
+
+    void probe_tool_arguments();
 };
 
 } // namespace radixrt::http

@@ -60,6 +60,28 @@ void add_choices(std::vector<request>& out, const request& r, std::size_t n) {
     }
 }
 
+// Tool calls asked for: the grammar of the template's call syntax (lazy for
+// tool_choice auto) and the control tokens its calls are written with.
+void set_tool_calls(request& r, const tool_options& tools, tool_format f) {
+    if (f == tool_format::none) {
+        throw invalid("tools", "this model's chat template has no tool-call syntax radixrt reads "
+                               "(hermes, llama3, mistral, functionary): calls could not be "
+                               "returned; with tool_choice \"none\" the tools are only shown to "
+                               "the model");
+    }
+    if (r.constraint.kind != constraint_kind::none) {
+        const auto& p = r.constraint.param;
+        throw invalid(p.substr(0, p.find('.')), "structured output cannot be combined with tool "
+                                                "calls yet (unless tool_choice is \"none\")");
+    }
+    auto c = tool_call_constraint(f, tools);
+    if (!c) {
+        throw from_engine(c.error());
+    }
+    r.constraint = std::move(*c);
+    r.preserved_tokens = tool_preserved_tokens(f);
+}
+
 } // namespace
 
 void gateway::launch(std::shared_ptr<request_group> g, std::vector<request> reqs,
@@ -105,13 +127,20 @@ void gateway::chat(const api_request& req, const principal& who,
     check_model(j, model_name_);
     auto call = parse_chat(j, cfg_);
     keep_key_order(call.base.constraint, req.body, "");
+    // Parsed again keeping key order: tool schemas reach the template and
+    // the call grammar as sent.
+    const auto ordered = nlohmann::ordered_json::parse(req.body);
+    const auto tools = parse_tool_options(ordered);
     auto info = new_call("chatcmpl-", model_name_, call.n, call.logprobs, call.include_usage,
                          current_engine());
     request r = call.base;
     set_logprobs(r, call.logprobs);
     r.cache_namespace = cache_namespace(who, call.cache_salt);
-    // Parsed again keeping key order: tool schemas reach the template as sent.
-    const auto prompt = prompt_->render(parse_chat_inputs(nlohmann::ordered_json::parse(req.body)));
+    if (tools.any()) {
+        info.tools = prompt_->tool_syntax();
+        set_tool_calls(r, tools, info.tools);
+    }
+    const auto prompt = prompt_->render(parse_chat_inputs(ordered));
     set_prompt(r, prompt.text);
     r.add_bos = prompt.add_bos;
     r.parse_special = prompt.parse_special;

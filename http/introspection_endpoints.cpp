@@ -102,14 +102,18 @@ void gateway::tokenize(const api_request& req, const std::shared_ptr<responder>&
         throw invalid(key, "expected a string (give text, prompt or content)");
     }
     for (const auto& [k, v] : j.items()) {
-        if (k != key && k != "add_special_tokens" && k != "add_special" && k != "model") {
-            throw invalid(k, "unknown field (expected text, prompt or content, and "
-                             "add_special_tokens or add_special)");
+        if (k != key && k != "add_special_tokens" && k != "add_special" && k != "parse_special" &&
+            k != "model") {
+            throw invalid(k, "unknown field (expected text, prompt or content, "
+                             "add_special_tokens or add_special, and parse_special)");
         }
     }
     const bool add_special =
         get_bool(j, "add_special_tokens").value_or(get_bool(j, "add_special").value_or(true));
-    const auto ids = current_engine()->tokenize(text->get<std::string>(), add_special);
+    // llama.cpp's parse_special: control-token texts become their ids (off by default here).
+    const bool parse_special = get_bool(j, "parse_special").value_or(false);
+    const auto ids =
+        current_engine()->tokenize(text->get<std::string>(), add_special, parse_special);
     reply(out, "/tokenize", dump({{"tokens", ids}, {"count", ids.size()}}));
 }
 

@@ -27,6 +27,7 @@ constexpr std::string_view chat_fields[] = {"model",
                                             "cache_salt",
                                             "tools",
                                             "tool_choice",
+                                            "parallel_tool_calls",
                                             "response_format",
                                             "grammar",
                                             "chat_template_kwargs",
@@ -48,8 +49,7 @@ constexpr std::string_view completion_fields[] = {"model",
                                                   "grammar"};
 
 // Sent by OpenAI SDKs and agents on their own; none can change the output.
-constexpr std::string_view ignored_fields[] = {"user", "metadata", "store", "service_tier",
-                                               "parallel_tool_calls"};
+constexpr std::string_view ignored_fields[] = {"user", "metadata", "store", "service_tier"};
 
 constexpr std::string_view generate_fields[] = {
     "text",           "input_ids",        "sampling_params",   "stream",
@@ -89,11 +89,6 @@ bool known(endpoint_fields t, std::string_view k) {
     return false;
 }
 
-api_error not_supported(const std::string& param, const std::string& what) {
-    return api_error(400, "invalid_request_error", "not_supported", what + " is not supported yet",
-                     param);
-}
-
 } // namespace
 
 void check_known_fields(const json& j, endpoint_fields table, const std::string& prefix) {
@@ -107,14 +102,6 @@ void check_known_fields(const json& j, endpoint_fields table, const std::string&
         }
         throw api_error(400, "invalid_request_error", "unknown_field",
                         "unknown field '" + prefix + k + "'", prefix + k);
-    }
-}
-
-void check_tool_choice(const json& j) {
-    if (auto tc = j.find("tool_choice"); tc != j.end() && !tc->is_null()) {
-        if (!(tc->is_string() && (*tc == "none" || *tc == "auto"))) {
-            throw not_supported("tool_choice", "tool_choice other than \"none\" or \"auto\"");
-        }
     }
 }
 

@@ -23,8 +23,4 @@ enum class endpoint_fields {
 /// 400 "unknown field 'x'" (param: prefix + x) for a field outside the table.
 void check_known_fields(const json& j, endpoint_fields table, const std::string& prefix = {});
 
-/// tool_choice other than none/auto: 400 "not supported yet". (Structured
-/// output is parsed by http/structured_output.hpp.)
-void check_tool_choice(const json& j);
-
 } // namespace radixrt::http

@@ -154,8 +154,8 @@ void request_group::on_token(std::size_t i, const token_event& e) {
     if (stream_) {
         if (auto chunk = format_->token_chunk(i, c, e)) {
             out_->send(*chunk);
+            c.started = true;
         }
-        c.started = true;
     }
 }
 

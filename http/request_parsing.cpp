@@ -353,7 +353,6 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
 
 chat_call parse_chat(const json& j, const server_config& cfg) {
     check_known_fields(j, endpoint_fields::chat);
-    check_tool_choice(j);
     chat_call c;
     c.cache_salt = parse_cache_salt(j);
     parse_stream(j, c.stream, c.include_usage);

@@ -13,6 +13,7 @@
 #include "http/chat_template.hpp"
 #include "http/config.hpp"
 #include "http/json_util.hpp"
+#include "http/tool_calls.hpp"
 #include "radixrt/request.hpp"
 
 namespace radixrt::http {
@@ -66,6 +67,10 @@ struct ws_generate_call {
 /// add_generation_prompt, default true). The body is the ordered parse of a
 /// request parse_chat (or parse_apply_template) has already checked.
 chat_inputs parse_chat_inputs(const nlohmann::ordered_json& body);
+
+/// tools, tool_choice and parallel_tool_calls of a chat body (its ordered
+/// parse: a tool's parameters keep their key order), checked field by field.
+tool_options parse_tool_options(const nlohmann::ordered_json& body);
 
 /// POST /apply_chat_template: the inputs and an optional template text.
 struct apply_template_call {

@@ -11,6 +11,7 @@
 
 #include "http/api_error.hpp"
 #include "http/json_util.hpp"
+#include "http/tool_calls.hpp"
 #include "radixrt/request.hpp"
 
 namespace radixrt::http {
@@ -41,6 +42,7 @@ struct call_info {
     json client_id;                // WebSocket: the client's request id, echoed as given
     std::string fingerprint;       // system_fingerprint (OpenAI formats)
     bool logprob_text = true;      // /generate: return_text_in_logprobs
+    tool_format tools = tool_format::none; // chat: the output is parsed for calls in this syntax
     /// The text of one token (its piece, possibly a partial UTF-8 sequence).
     std::function<std::string(std::int32_t)> piece;
 };

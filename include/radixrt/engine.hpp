@@ -83,7 +83,10 @@ class engine {
 
     engine_stats stats() const;
     const model_info& model() const;
-    std::vector<std::int32_t> tokenize(std::string_view text, bool add_bos) const;
+    /// parse_special: control and user-defined token texts ("<|im_start|>")
+    /// become their ids, as in a rendered chat prompt.
+    std::vector<std::int32_t> tokenize(std::string_view text, bool add_bos,
+                                       bool parse_special = false) const;
     /// Text of ids; ids outside the vocabulary are skipped.
     std::string detokenize(std::span<const std::int32_t> ids) const;
     /// The bytes one token stands for (empty for control tokens and bad ids).

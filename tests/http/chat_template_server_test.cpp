@@ -160,9 +160,12 @@ TEST(server_chat_template, chat_renders_tools_and_kwargs_from_a_template_file) {
                   "<|im_start|>assistant\nget_weather{\"city\": \"Paris\", \"days\": 2}<|im_end|>\n"
                   "<|im_start|>tool\nsunny<|im_end|>\n"
                   "tools=get_weather\nthinking=False\n<|im_start|>assistant\n");
+    // This template shows tools but writes no call syntax radixrt reads:
+    // with tool_choice none the tools are only shown (otherwise a 400).
     const auto c = post_json(s.port(), "/v1/chat/completions",
                              {{"messages", msgs},
                               {"tools", tools},
+                              {"tool_choice", "none"},
                               {"max_tokens", 2},
                               {"temperature", 0},
                               {"chat_template_kwargs", {{"enable_thinking", true}}}},
