@@ -76,9 +76,11 @@ std::string call_rule(tool_format f, const std::string& name, const std::string&
     const std::string quoted = "\"" + name + "\""; // names are [A-Za-z0-9_.-]
     switch (f) {
     case tool_format::hermes:
-    case tool_format::mistral:
         return gbnf_literal("{\"name\": " + quoted + ", \"arguments\": ") + " " + args + " " +
                gbnf_literal("}");
+    case tool_format::mistral: // Nemo writes a 9-character id of its own after the arguments
+        return gbnf_literal("{\"name\": " + quoted + ", \"arguments\": ") + " " + args + " " +
+               gbnf_literal(", \"id\": \"") + " [a-zA-Z0-9]{9} " + gbnf_literal("\"}");
     case tool_format::llama3:
         return gbnf_literal("{\"name\": " + quoted + ", \"parameters\": ") + " " + args + " " +
                gbnf_literal("}");
@@ -99,8 +101,8 @@ std::string root_rule(tool_format f, bool parallel) {
         return parallel ? one + " ( \"\\n\" " + one + " )*" : one;
     }
     case tool_format::mistral:
-        return std::string("\"[TOOL_CALLS][\" call ") + (parallel ? "( \", \" call )* " : "") +
-               "\"]\"";
+        return std::string("\"[TOOL_CALLS][\" call ") +
+               (parallel ? "( \",\" \" \"? call )* " : "") + "\"]\"";
     case tool_format::llama3:
         return std::string("\"<|python_tag|>\"? call") + (parallel ? " ( \"; \" call )*" : "");
     case tool_format::functionary:

@@ -126,7 +126,7 @@ TEST(constrained_engine, sampled_outputs_of_each_schema_parse_and_validate) {
     for (const char* schema : schemas) {
         SCOPED_TRACE(schema);
         std::vector<radixrt::request> rs;
-        for (std::uint64_t seed = 0; seed < 20; ++seed) {
+        for (std::uint64_t seed = 0; seed < 50; ++seed) { // 50 samples per schema (issue 12)
             rs.push_back(constrained(constraint_kind::json_schema, schema, seed));
         }
         for (const auto& g : run_all(eng, std::move(rs))) {
@@ -371,4 +371,53 @@ TEST(constraint_compiler, caches_grammars_and_shares_one_trie) {
     }
     EXPECT_EQ(cc.processor({}).value(), nullptr);
     EXPECT_NE(cc.processor(a).value(), cc.processor(a).value()); // one per sequence
+}
+
+// Preserved control tokens: shown as their text and allowed by a grammar
+// where that text fits; unpreserved, the same grammar spells it in bytes.
+TEST(constrained_engine, preserved_control_tokens_are_shown_and_matched_as_text) {
+    radixrt::engine eng(radixrt::engine_config{});
+    const auto ids = eng.tokenize("<|im_start|>", false, true);
+    ASSERT_EQ(ids.size(), 1u);
+    const std::int32_t marker = ids[0];
+    EXPECT_EQ(eng.token_text(marker), ""); // a control token: invisible by default
+    auto r = constrained(constraint_kind::gbnf, R"(root ::= "<|im_start|>" [a-z]{3})", 1);
+    r.sampling.logit_bias = {{marker, 50.0f}};
+    auto plain = r;
+    r.preserved_tokens = {"<|im_start|>", "<not a token>"};
+    const auto out = run_all(eng, {r, plain});
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].tokens.front(), marker);
+    EXPECT_TRUE(std::regex_match(out[0].text, std::regex("<\\|im_start\\|>[a-z]{3}")))
+        << out[0].text;
+    EXPECT_EQ(out[0].finish.reason, finish_reason::stop);
+    EXPECT_NE(out[1].tokens.front(), marker); // masked: spelled byte by byte
+    EXPECT_TRUE(std::regex_match(out[1].text, std::regex("<\\|im_start\\|>[a-z]{3}")))
+        << out[1].text;
+}
+
+// A lazy constraint: free text until the trigger, then the grammar, which
+// ends the request when complete.
+TEST(constrained_engine, a_lazy_constraint_starts_at_its_trigger) {
+    radixrt::engine eng(radixrt::engine_config{});
+    std::vector<radixrt::request> rs;
+    for (std::uint64_t seed = 0; seed < 8; ++seed) {
+        auto r = constrained(constraint_kind::gbnf, R"(root ::= "@" [0-9]{4} ";")", seed, 200);
+        r.constraint.triggers = {{"@", false}};
+        r.sampling.logit_bias = {{byte_token('@'), 8.0f}}; // reached within a few tokens
+        rs.push_back(std::move(r));
+    }
+    for (const auto& g : run_all(eng, std::move(rs))) {
+        SCOPED_TRACE(g.text);
+        const auto at = g.text.find('@');
+        ASSERT_NE(at, std::string::npos);
+        EXPECT_TRUE(std::regex_match(g.text.substr(at), std::regex("@[0-9]{4};")));
+        EXPECT_EQ(g.finish.reason, finish_reason::stop);
+    }
+    auto bad = constrained(constraint_kind::none, "", 0);
+    bad.constraint.triggers = {{"@", false}};
+    auto sink = std::make_shared<collector>();
+    const auto refused = eng.submit(bad, sink);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, radixrt::errc::invalid_request);
 }

@@ -281,10 +281,10 @@ TEST(tool_calls, grammars_accept_exactly_valid_calls) {
         {tool_format::llama3, "{\"name\": \"now\", \"parameters\": {}}",
          "{\"name\": \"later\", \"parameters\": {}}"},
         {tool_format::mistral,
-         "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}, "
-         "{\"name\": \"now\", \"arguments\": {}}]",
+         "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}, "
+         "\"id\": \"a1b2c3d4e\"},{\"name\": \"now\", \"arguments\": {}, \"id\": \"Z9Y8X7W6V\"}]",
          "[TOOL_CALLS][{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\", \"days\": "
-         "9}}]"},
+         "9}, \"id\": \"a1b2c3d4e\"}]"},
         {tool_format::functionary, "<function=get_weather>{\"city\": \"Lima\"}</function>",
          "<function=get_weather>{\"town\": \"Lima\"}</function>"},
     };
