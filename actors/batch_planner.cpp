@@ -146,13 +146,15 @@ void batch_planner::admit(clock_type::time_point now) {
             break;
         }
         entry& w = *waiting_[i];
-        if (cfg_.cache_enabled && waits_for_sharer(w, prefilling)) {
+        // A prompt to score is computed whole: the cache keeps no logits.
+        const bool scoring = w.params.prompt_logprobs && !w.scored;
+        if (cfg_.cache_enabled && !scoring && waits_for_sharer(w, prefilling)) {
             ++i;
             continue;
         }
         // Leave at least one token to compute: its logits give the next token.
         auto got = matcher_.acquire(w.params.cache_namespace,
-                                    std::span(w.tokens).first(w.tokens.size() - 1));
+                                    std::span(w.tokens).first(scoring ? 0 : w.tokens.size() - 1));
         const std::size_t chunk =
             std::min({w.tokens.size() - got.tokens, cfg_.max_prefill_chunk, budget});
         const std::size_t need =
@@ -236,6 +238,12 @@ std::vector<step_sequence> batch_planner::allocate_step() {
         if (chunk == r.remaining()) {
             s.sampler = std::move(r.smp);
         }
+        if (r.params.prompt_logprobs && !r.scored) {
+            for (std::size_t p = r.computed; p < r.computed + chunk; ++p) {
+                s.score_targets.push_back(p + 1 < r.prompt_len ? r.tokens[p + 1] : -1);
+            }
+            s.score_top = r.params.top_logprobs;
+        }
         plan.push_back(std::move(s));
         in_flight_.emplace_back(r.id, chunk);
         budget -= chunk;
@@ -259,6 +267,9 @@ void batch_planner::preempt(entry& r) {
     r.shared = 0;
     r.computed = 0;
     r.node = node_id{};
+    if (!r.scored) {
+        r.scores.clear(); // recomputed from the start
+    }
     r.preempted = true;
     ++counters_.preemptions;
 }
@@ -291,6 +302,14 @@ void batch_planner::complete_step(std::vector<sequence_result> results,
             counters_.computed_prompt_tokens += std::min(chunk, r.prompt_len - r.computed);
         }
         r.computed += chunk;
+        if (r.params.prompt_logprobs && !r.scored) {
+            r.scores.insert(r.scores.end(), std::make_move_iterator(res->scores.begin()),
+                            std::make_move_iterator(res->scores.end()));
+            if (r.computed >= r.prompt_len) { // before the first token's event
+                r.scored = true;
+                events_.push_back(prompt_out{r.id, std::exchange(r.scores, {})});
+            }
+        }
         if (res->token) {
             on_token(r, std::move(*res->token), now);
         }

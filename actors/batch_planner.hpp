@@ -57,7 +57,12 @@ struct finish_out {
     finish_event event;
 };
 
-using planner_event = std::variant<token_out, finish_out>;
+struct prompt_out {
+    runtime::request_id id{};
+    std::vector<prompt_token_logprob> tokens;
+};
+
+using planner_event = std::variant<token_out, finish_out, prompt_out>;
 
 struct planner_counters {
     std::uint64_t prompt_tokens = 0, cached_prompt_tokens = 0, computed_prompt_tokens = 0;

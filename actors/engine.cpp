@@ -275,6 +275,9 @@ class collecting_sink : public stream_sink {
         out_.tokens.push_back(e.token);
         out_.text += e.text;
     }
+    void on_prompt(std::span<const prompt_token_logprob> tokens) override {
+        out_.prompt_logprobs.assign(tokens.begin(), tokens.end());
+    }
     void on_finish(const finish_event& e) override {
         out_.text += e.text_tail;
         out_.finish = e;

@@ -20,6 +20,11 @@ struct step_sequence {
     std::size_t n_past = 0;                     // of this sequence, already in the KV cache
     std::vector<runtime::block_id> block_table; // covers n_past + tokens.size()
     std::unique_ptr<runtime::sampler> sampler;  // set: sample the next token after this step
+    // Prompt scoring (request::prompt_logprobs): for each new token, the
+    // prompt token that follows it (-1: none, the prompt ends there); empty:
+    // no scoring. top: alternatives per scored token.
+    std::vector<runtime::token_id> score_targets;
+    std::size_t score_top = 0;
 };
 
 struct step_batch {
@@ -30,6 +35,7 @@ struct sequence_result {
     runtime::request_id id{};
     std::optional<runtime::sampled> token;     // when a sampler came with the sequence
     std::unique_ptr<runtime::sampler> sampler; // given back
+    std::vector<radixrt::prompt_token_logprob> scores; // the score_targets that were not -1
     std::optional<radixrt::error> failure;     // the sequence could not be computed or sampled
 };
 

@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "kernels/parallel.hpp"
+#include "runtime/sampler.hpp"
 
 namespace radixrt::actors {
 
@@ -33,17 +34,46 @@ asio::awaitable<step_result> forward_executor::run(step_batch batch) {
     co_return out;
 }
 
-// In the arena: the forward pass, then each sequence's sampling in parallel
-// (each owns its sampler and its logits row).
+namespace {
+
+// Prompt scoring: the log-probability of each target under its row's logits
+// (the model's own, at temperature 1), with the top alternatives.
+std::vector<prompt_token_logprob> score(std::span<const float> rows, std::size_t vocab,
+                                        std::span<const token_id> targets, std::size_t top) {
+    std::vector<prompt_token_logprob> out;
+    for (std::size_t j = 0; j < targets.size(); ++j) {
+        if (targets[j] < 0 || std::size_t(targets[j]) >= vocab) {
+            continue;
+        }
+        const auto row = rows.subspan(j * vocab, vocab);
+        const float log_z = log_sum_exp(row);
+        prompt_token_logprob p{targets[j], row[std::size_t(targets[j])] - log_z, {}};
+        if (top > 0) {
+            p.top_logprobs = top_logprobs(row, top, log_z);
+        }
+        out.push_back(std::move(p));
+    }
+    return out;
+}
+
+} // namespace
+
+// In the arena: the forward pass, then each sequence's scoring and sampling
+// in parallel (each owns its sampler and its logits rows).
 step_result forward_executor::compute(step_batch& batch) {
     std::vector<seq_step> steps;
     steps.reserve(batch.seqs.size());
+    std::vector<std::size_t> first_row; // of each sequence in the logits
+    std::size_t n_rows = 0;
     for (const auto& s : batch.seqs) {
-        steps.push_back({s.tokens, s.n_past, s.block_table, false});
+        const bool all = !s.score_targets.empty();
+        steps.push_back({s.tokens, s.n_past, s.block_table, all});
+        first_row.push_back(n_rows);
+        n_rows += all ? s.tokens.size() : 1;
     }
     const auto logits = fwd_.run(steps, *kv_);
     const std::size_t vocab = fwd_.weights().config().vocab_size;
-    std::vector<float> rows(logits.begin(), logits.end()); // (seqs, vocab), modified by sampling
+    std::vector<float> rows(logits.begin(), logits.end()); // (rows, vocab), modified by sampling
     step_result out;
     out.seqs.resize(batch.seqs.size());
     kernels::parallel_for(0, batch.seqs.size(), 1, [&](std::size_t b, std::size_t e) {
@@ -51,10 +81,17 @@ step_result forward_executor::compute(step_batch& batch) {
             auto& s = batch.seqs[i];
             auto& r = out.seqs[i];
             r.id = s.id;
+            const std::size_t last =
+                first_row[i] + (s.score_targets.empty() ? 0 : s.tokens.size() - 1);
+            if (!s.score_targets.empty()) {
+                r.scores =
+                    score(std::span(rows).subspan(first_row[i] * vocab, s.tokens.size() * vocab),
+                          vocab, s.score_targets, s.score_top);
+            }
             if (!s.sampler) {
                 continue;
             }
-            if (auto t = s.sampler->sample(std::span(rows).subspan(i * vocab, vocab))) {
+            if (auto t = s.sampler->sample(std::span(rows).subspan(last * vocab, vocab))) {
                 r.token = std::move(*t);
             } else {
                 r.failure = t.error();

@@ -163,28 +163,35 @@ void scheduler_actor::deliver() {
     for (auto events = planner_.take_events(); !events.empty(); events = planner_.take_events()) {
         std::vector<request_id> gone;
         for (auto& ev : events) {
-            std::visit(overloaded{
-                           [&](token_out& t) {
-                               auto it = sinks_.find(t.id);
-                               auto sink = it == sinks_.end() ? nullptr : it->second.lock();
-                               if (!sink ||
-                                   !guarded("on_token", [&] { sink->on_token(t.event); })) {
-                                   gone.push_back(t.id);
-                               }
-                           },
-                           [&](finish_out& f) {
-                               auto it = sinks_.find(f.id);
-                               if (it == sinks_.end()) {
-                                   return;
-                               }
-                               auto sink = it->second.lock();
-                               sinks_.erase(it);
-                               if (sink) {
-                                   guarded("on_finish", [&] { sink->on_finish(f.event); });
-                               }
-                           },
-                       },
-                       ev);
+            std::visit(
+                overloaded{
+                    [&](token_out& t) {
+                        auto it = sinks_.find(t.id);
+                        auto sink = it == sinks_.end() ? nullptr : it->second.lock();
+                        if (!sink || !guarded("on_token", [&] { sink->on_token(t.event); })) {
+                            gone.push_back(t.id);
+                        }
+                    },
+                    [&](prompt_out& p) {
+                        auto it = sinks_.find(p.id);
+                        auto sink = it == sinks_.end() ? nullptr : it->second.lock();
+                        if (!sink || !guarded("on_prompt", [&] { sink->on_prompt(p.tokens); })) {
+                            gone.push_back(p.id);
+                        }
+                    },
+                    [&](finish_out& f) {
+                        auto it = sinks_.find(f.id);
+                        if (it == sinks_.end()) {
+                            return;
+                        }
+                        auto sink = it->second.lock();
+                        sinks_.erase(it);
+                        if (sink) {
+                            guarded("on_finish", [&] { sink->on_finish(f.event); });
+                        }
+                    },
+                },
+                ev);
         }
         for (auto id : gone) {
             if (planner_.is_live(id)) {

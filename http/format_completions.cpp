@@ -16,17 +16,20 @@ class completions final : public openai_format {
                      {"finish_reason", nullptr},
                      {"logprobs", nullptr}};
         if (info_.logprobs >= 0) {
-            item["logprobs"] = logprobs_of(i, c, c.ids.size() - 1, c.ids.size());
+            item["logprobs"] = logprobs_of(i, c, c.ids.size() - 1, c.ids.size(), !c.started);
         }
         return chunk(json::array({item}));
     }
 
     std::optional<json> finish_chunk(std::size_t i, const choice_state& c) const override {
-        return chunk(
-            json::array({{{"index", i},
-                          {"text", (c.started ? std::string() : echo_of(i)) + c.fin.text_tail},
-                          {"finish_reason", finish_name(c.fin.reason)},
-                          {"logprobs", nullptr}}}));
+        json item = {{"index", i},
+                     {"text", (c.started ? std::string() : echo_of(i)) + c.fin.text_tail},
+                     {"finish_reason", finish_name(c.fin.reason)},
+                     {"logprobs", nullptr}};
+        if (info_.logprobs >= 0 && !c.started && echoes_logprobs(i)) {
+            item["logprobs"] = logprobs_of(i, c, 0, 0, true); // no token came: the prompt's
+        }
+        return chunk(json::array({item}));
     }
 
     json response(const std::vector<choice_state>& all) const override {
@@ -38,7 +41,7 @@ class completions final : public openai_format {
                          {"finish_reason", finish_name(c.fin.reason)},
                          {"logprobs", nullptr}};
             if (info_.logprobs >= 0) {
-                item["logprobs"] = logprobs_of(i, c, 0, c.ids.size());
+                item["logprobs"] = logprobs_of(i, c, 0, c.ids.size(), true);
             }
             items.push_back(std::move(item));
         }
@@ -48,26 +51,53 @@ class completions final : public openai_format {
   private:
     const std::string& echo_of(std::size_t i) const { return info_.echo[i / info_.n]; }
 
-    // OpenAI's legacy logprobs object for tokens [from, to) of choice i. As
-    // OpenAI, each top_logprobs dict also holds the sampled token, so it has
-    // up to logprobs + 1 entries.
-    json logprobs_of(std::size_t i, const choice_state& c, std::size_t from, std::size_t to) const {
+    bool echoes_logprobs(std::size_t i) const {
+        return i / info_.n < info_.echo_first.size() && !echo_of(i).empty();
+    }
+
+    // A top_logprobs dict: most likely first (the first of equal texts
+    // kept); as OpenAI, it also holds the chosen token.
+    json top_dict(const std::vector<token_logprob>& top, const std::string& piece,
+                  float logprob) const {
+        json d = json::object();
+        for (const auto& t : top) {
+            if (auto p = info_.piece(t.token); !d.contains(p)) {
+                d[p] = t.logprob;
+            }
+        }
+        if (!d.contains(piece)) {
+            d[piece] = logprob;
+        }
+        return d;
+    }
+
+    // OpenAI's legacy logprobs object for tokens [from, to) of choice i,
+    // after the echoed prompt's tokens when `with_prompt` and echo asked for
+    // them (its first token has no logprob: null, as OpenAI).
+    json logprobs_of(std::size_t i, const choice_state& c, std::size_t from, std::size_t to,
+                     bool with_prompt) const {
         json tokens = json::array(), values = json::array(), tops = json::array(),
              offsets = json::array();
+        if (with_prompt && echoes_logprobs(i)) {
+            std::size_t at = 0;
+            const auto add = [&](std::int32_t id, json value, json top) {
+                const auto piece = info_.piece(id);
+                tokens.push_back(piece);
+                values.push_back(std::move(value));
+                tops.push_back(std::move(top));
+                offsets.push_back(at);
+                at += piece.size();
+            };
+            add(info_.echo_first[i / info_.n], nullptr, nullptr);
+            for (const auto& p : c.prompt) {
+                add(p.token, p.logprob, top_dict(p.top_logprobs, info_.piece(p.token), p.logprob));
+            }
+        }
         for (std::size_t k = from; k < to; ++k) {
             const auto piece = info_.piece(c.ids[k]);
             tokens.push_back(piece);
             values.push_back(c.logprobs[k]);
-            json top = json::object();
-            for (const auto& t : c.top[k]) { // most likely first: keep the first of equal texts
-                if (auto p = info_.piece(t.token); !top.contains(p)) {
-                    top[p] = t.logprob;
-                }
-            }
-            if (!top.contains(piece)) {
-                top[piece] = c.logprobs[k];
-            }
-            tops.push_back(std::move(top));
+            tops.push_back(top_dict(c.top[k], piece, c.logprobs[k]));
             offsets.push_back(echo_of(i).size() + c.offsets[k]);
         }
         return {{"tokens", std::move(tokens)},

@@ -114,6 +114,12 @@ void gateway::completions(const api_request& req, const principal& who,
         r.cache_namespace = cache_namespace(who, call.cache_salt);
         set_prompt(r, p);
         set_logprobs(r, call.logprobs);
+        if (call.echo && call.logprobs >= 0) { // the prompt's own logprobs, scored by the engine
+            r.prompt_logprobs = true;
+            const auto ids =
+                r.prompt_ids.empty() ? eng->tokenize(r.prompt, r.add_bos) : r.prompt_ids;
+            info.echo_first.push_back(ids.empty() ? 0 : ids.front());
+        }
         add_choices(reqs, r, call.n);
     }
     launch(std::make_shared<request_group>(completions_format(std::move(info)), call.stream,

@@ -55,6 +55,11 @@ class request_group::sink : public stream_sink {
             g->on_token(i_, e);
         }
     }
+    void on_prompt(std::span<const prompt_token_logprob> tokens) override {
+        if (auto g = g_.lock()) {
+            g->on_prompt(i_, tokens);
+        }
+    }
     void on_finish(const finish_event& e) override {
         if (auto g = g_.lock()) {
             g->on_finish(i_, e);
@@ -157,6 +162,11 @@ void request_group::on_token(std::size_t i, const token_event& e) {
             c.started = true;
         }
     }
+}
+
+void request_group::on_prompt(std::size_t i, std::span<const prompt_token_logprob> tokens) {
+    std::lock_guard lock(mutex_);
+    choices_[i].prompt.assign(tokens.begin(), tokens.end()); // sent with the first chunk
 }
 
 void request_group::on_finish(std::size_t i, const finish_event& e) {

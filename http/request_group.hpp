@@ -53,6 +53,7 @@ class request_group : public std::enable_shared_from_this<request_group> {
     class sink;
 
     void on_token(std::size_t i, const token_event& e);
+    void on_prompt(std::size_t i, std::span<const prompt_token_logprob> tokens);
     void on_finish(std::size_t i, const finish_event& e);
     void complete(const finish_event& last);
 

@@ -323,10 +323,6 @@ completion_call parse_completion(const json& j, const server_config& cfg) {
     if (auto lp = j.find("logprobs"); lp != j.end() && !lp->is_null()) {
         c.logprobs = int(get_int(j, "logprobs", 0, int(max_top_logprobs)).value_or(0));
     }
-    if (c.echo && c.logprobs >= 0) { // the engine computes no prompt-token logprobs
-        throw invalid("echo", "echo with logprobs is not supported: prompt tokens have no "
-                              "logprobs on this server");
-    }
     if (auto s = j.find("suffix"); s != j.end() && !s->is_null()) {
         throw invalid("suffix", "suffix (insertion) is not supported");
     }

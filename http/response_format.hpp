@@ -25,6 +25,7 @@ struct choice_state {
     std::vector<std::vector<token_logprob>> top; // per token, when alternatives were asked
     std::vector<std::size_t> offsets;            // with logprobs: where each token's piece starts
     std::size_t piece_bytes = 0;                 // with logprobs: the pieces' total size
+    std::vector<prompt_token_logprob> prompt; // echo with logprobs: the prompt's scores
     finish_event fin;
     bool done = false;
     bool started = false; // a chunk of it was sent
@@ -37,6 +38,7 @@ struct call_info {
     std::int64_t created = 0;
     std::size_t n = 1;             // choices per prompt
     std::vector<std::string> echo; // per prompt: its text when echo was asked, else empty
+    std::vector<std::int32_t> echo_first; // per prompt, echo with logprobs: its first token
     int logprobs = -1;             // alternatives per token asked for (-1: no logprobs)
     bool include_usage = false;    // stream_options.include_usage
     json client_id;                // WebSocket: the client's request id, echoed as given

@@ -31,6 +31,8 @@ struct batch_planner::entry {
     std::size_t generated = 0;
     std::size_t cached_tokens = 0;
     bool admitted_once = false;
+    std::vector<prompt_token_logprob> scores; // prompt_logprobs: of the prompt computed so far
+    bool scored = false;                      // prompt_logprobs: delivered
     bool preempted = false;                // inside allocate_step only
     std::optional<pending_finish> pending; // decided in a step, carried out after it
     bool ended = false;                    // its finish event is out; erased next

@@ -132,7 +132,15 @@ struct request {
     std::vector<std::string> stop = {};      ///< stop strings (never emitted)
     std::vector<std::int32_t> stop_ids = {}; ///< stop token ids (never emitted)
     bool ignore_eos = false;
-    bool logprobs = false;            ///< fill token_event::logprob
+    bool logprobs = false; ///< fill token_event::logprob
+    /// Score the prompt: each prompt token after the first gets its
+    /// log-probability given the tokens before it (and top_logprobs
+    /// alternatives), from the model's own logits at temperature 1 (no bias,
+    /// penalties or processors), delivered once by stream_sink::on_prompt
+    /// before the first token. The cache keeps no logits, so such a request
+    /// computes its whole prompt (the cached KV of other requests is not
+    /// reused for it; what it computes is cached as usual).
+    bool prompt_logprobs = false;
     std::size_t top_logprobs = 0;     ///< 0..max_top_logprobs alternatives per token
     int priority = 0;                 ///< higher is admitted first and preempted last
     std::string cache_namespace = {}; ///< requests in different namespaces never share KV
@@ -168,6 +176,13 @@ struct token_event {
     std::vector<token_logprob> top_logprobs; ///< request::top_logprobs of them, most likely first
 };
 
+/// A prompt token's log-probability given the prompt before it.
+struct prompt_token_logprob {
+    std::int32_t token = 0;
+    float logprob = 0.0f;
+    std::vector<token_logprob> top_logprobs; ///< request::top_logprobs of them, most likely first
+};
+
 struct request_usage {
     std::size_t prompt_tokens = 0;
     std::size_t cached_tokens = 0; ///< prompt tokens served from the prefix cache
@@ -191,6 +206,9 @@ class stream_sink {
   public:
     virtual ~stream_sink() = default;
     virtual void on_token(const token_event& e) = 0;
+    /// request::prompt_logprobs: prompt tokens 1..n-1 scored, once, before
+    /// the first on_token. The default ignores them.
+    virtual void on_prompt(std::span<const prompt_token_logprob> tokens) { (void)tokens; }
     /// Exactly once per accepted request, last.
     virtual void on_finish(const finish_event& e) = 0;
 };
@@ -198,6 +216,7 @@ class stream_sink {
 struct generation {
     std::vector<std::int32_t> tokens;
     std::string text;
+    std::vector<prompt_token_logprob> prompt_logprobs; ///< with request::prompt_logprobs
     finish_event finish;
 };
 

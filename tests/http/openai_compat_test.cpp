@@ -139,6 +139,89 @@ TEST(openai_compat, completions_legacy_logprobs) {
     }
 }
 
+// echo with logprobs: the prompt's tokens come first, the first with null,
+// the rest scored by the engine; scoring the generated tokens as part of a
+// prompt gives back the logprobs they were generated with.
+TEST(openai_compat, echo_logprobs_score_the_prompt_like_decoding) {
+    live_server s;
+    const auto ids = json::parse(
+        rt::post(s.port(), "/tokenize", R"({"text":"Once upon a time"})").body)["tokens"];
+    const auto post = [&](const json& body) {
+        return json::parse(rt::post(s.port(), "/v1/completions", body.dump()).body);
+    };
+    const auto gen = post({{"prompt", ids},
+                           {"max_tokens", 5},
+                           {"temperature", 0},
+                           {"ignore_eos", true},
+                           {"logprobs", 2}})["choices"][0];
+    const auto& gl = gen["logprobs"];
+    ASSERT_EQ(gl["token_logprobs"].size(), 5u);
+    const auto out = post({{"prompt", ids},
+                           {"max_tokens", 5},
+                           {"temperature", 0},
+                           {"ignore_eos", true},
+                           {"logprobs", 2},
+                           {"echo", true}})["choices"][0];
+    const auto& l = out["logprobs"];
+    const std::size_t n = ids.size();
+    ASSERT_EQ(l["tokens"].size(), n + 5) << out.dump();
+    EXPECT_TRUE(l["token_logprobs"][0].is_null());
+    EXPECT_TRUE(l["top_logprobs"][0].is_null());
+    for (std::size_t k = 1; k < n + 5; ++k) {
+        ASSERT_TRUE(l["token_logprobs"][k].is_number()) << k;
+        EXPECT_LE(l["token_logprobs"][k].get<double>(), 0.0);
+        EXPECT_GE(l["text_offset"][k].get<std::size_t>(),
+                  l["text_offset"][k - 1].get<std::size_t>());
+    }
+    for (std::size_t k = 0; k < 5; ++k) { // the completion part as without echo
+        EXPECT_EQ(l["token_logprobs"][n + k], gl["token_logprobs"][k]);
+    }
+    // Generated tokens (their ids, from /generate) scored as a prompt: the
+    // same logprobs as when they were generated.
+    json both = ids;
+    const auto g = json::parse(
+        rt::post(s.port(), "/generate",
+                 json{{"input_ids", ids},
+                      {"sampling_params",
+                       {{"max_new_tokens", 5}, {"temperature", 0}, {"ignore_eos", true}}}}
+                     .dump())
+            .body);
+    for (const auto& id : g["output_ids"]) {
+        both.push_back(id);
+    }
+    const auto scored = post({{"prompt", both},
+                              {"max_tokens", 1},
+                              {"temperature", 0},
+                              {"logprobs", 0},
+                              {"echo", true}})["choices"][0]["logprobs"]["token_logprobs"];
+    ASSERT_EQ(scored.size(), n + 6);
+    for (std::size_t k = 0; k < 5; ++k) {
+        EXPECT_NEAR(scored[n + k].get<double>(), gl["token_logprobs"][k].get<double>(), 1e-4) << k;
+    }
+    // Streamed: the first chunk carries the echo and the prompt's logprobs.
+    json body = {{"prompt", ids}, {"max_tokens", 3}, {"temperature", 0}, {"ignore_eos", true},
+                 {"logprobs", 1}, {"echo", true},    {"stream", true}};
+    std::size_t streamed = 0;
+    bool first = true;
+    for (const auto& ev : rt::sse_events(rt::post(s.port(), "/v1/completions", body.dump()).body)) {
+        if (ev == "[DONE]") {
+            continue;
+        }
+        const auto chunk = json::parse(ev);
+        const auto& lp = chunk["choices"][0]["logprobs"];
+        if (lp.is_null()) {
+            continue;
+        }
+        if (first) {
+            EXPECT_EQ(lp["tokens"].size(), n + 1);
+            EXPECT_TRUE(lp["token_logprobs"][0].is_null());
+            first = false;
+        }
+        streamed += lp["tokens"].size();
+    }
+    EXPECT_EQ(streamed, n + 3);
+}
+
 TEST(openai_compat, generate_logprobs_agree_with_a_recomputation) {
     live_server s;
     const auto ids = json::parse(
@@ -218,7 +301,6 @@ TEST(openai_compat, fields_are_honoured_or_refused_by_name) {
          "messages[0].tool_calls"},
         {chat, R"({"messages":[{"role":"tool","content":"4","tool_call_id":7}]})",
          "messages[0].tool_call_id"},
-        {cmpl, R"({"prompt":"x","echo":true,"logprobs":1})", "echo"},
         {cmpl, R"({"prompt":"x","suffix":"y"})", "suffix"},
         {cmpl, R"({"prompt":"x","best_of":3})", "best_of"},
         {cmpl, R"({"prompt":"x","logprobs":21})", "logprobs"},
