@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs everything radixrt needs from Debian. Idempotent: when every
-# package is already present it returns without touching apt.
+# Installs everything radixrt needs from Debian (and the SDK suite's pinned
+# npm packages). Idempotent: when everything is present it touches nothing.
 set -euo pipefail
 
 packages=(
@@ -19,13 +19,26 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+# Node.js and npm for the OpenAI SDK suite (tests/sdk): Debian's, unless a
+# node and npm are already on PATH (a machine may carry its own Node.js,
+# whose package conflicts with Debian's npm).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  missing+=(nodejs npm)
 fi
 
-echo "setup: installing ${missing[*]}" >&2
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The SDK suite's npm packages, at the versions of its package-lock.json.
+sdk="$(cd "$(dirname "$0")/.." && pwd)/tests/sdk"
+if ! cmp -s "$sdk/package-lock.json" "$sdk/node_modules/.radixrt-installed-lock"; then
+  echo "setup: npm ci in tests/sdk" >&2
+  (cd "$sdk" && npm ci --no-audit --no-fund --loglevel=error >/dev/null &&
+    cp package-lock.json node_modules/.radixrt-installed-lock)
+fi
