@@ -50,6 +50,37 @@ class generate final : public response_format {
         if (info_.logprobs > 0) {
             m["output_top_logprobs"] = std::move(tops);
         }
+        add_input_logprobs(m, c);
+    }
+
+    // logprob_start_len >= 0: the prompt's tokens from there, the first
+    // prompt token with a null logprob (it has no context), as SGLang.
+    void add_input_logprobs(json& m, const choice_state& c) const {
+        if (info_.input_logprobs_from < 0 || info_.echo_first.empty()) {
+            return;
+        }
+        json in = json::array(), tops = json::array();
+        const std::size_t n = c.prompt.size() + 1;
+        for (std::size_t k = std::size_t(info_.input_logprobs_from); k < n; ++k) {
+            if (k == 0) {
+                const auto id = info_.echo_first.front();
+                in.push_back(json::array(
+                    {nullptr, id, info_.logprob_text ? json(info_.piece(id)) : json()}));
+                tops.push_back(nullptr);
+                continue;
+            }
+            const auto& p = c.prompt[k - 1];
+            in.push_back(entry(p.token, p.logprob));
+            json alts = json::array();
+            for (const auto& t : p.top_logprobs) {
+                alts.push_back(entry(t.token, t.logprob));
+            }
+            tops.push_back(std::move(alts));
+        }
+        m["input_token_logprobs"] = std::move(in);
+        if (info_.logprobs > 0) {
+            m["input_top_logprobs"] = std::move(tops);
+        }
     }
 
     json meta(const choice_state& c) const {

@@ -20,16 +20,17 @@ request parse_nested_params(const json& j, const server_config& cfg, dialect d,
     }
 }
 
-// return_logprob, top_logprobs_num, logprob_start_len: output logprobs only.
+// return_logprob, top_logprobs_num, logprob_start_len (-1: output tokens
+// only; n >= 0: input tokens from position n too, scored by the engine).
 void parse_generate_logprobs(const json& j, generate_call& g) {
     const bool on = get_bool(j, "return_logprob").value_or(false);
     const auto top = get_int(j, "top_logprobs_num", 0, std::int64_t(max_top_logprobs));
     if (top && *top > 0 && !on) {
         throw invalid("top_logprobs_num", "top_logprobs_num needs return_logprob: true");
     }
-    if (get_int(j, "logprob_start_len", -1, INT32_MAX).value_or(-1) != -1) {
-        throw invalid("logprob_start_len", "input-token logprobs are not supported: give -1 "
-                                           "(output tokens only) or leave it out");
+    g.logprob_start = int(get_int(j, "logprob_start_len", -1, INT32_MAX).value_or(-1));
+    if (g.logprob_start >= 0 && !on) {
+        throw invalid("logprob_start_len", "input-token logprobs need return_logprob: true");
     }
     g.logprob_text = get_bool(j, "return_text_in_logprobs").value_or(false);
     g.logprobs = on ? int(top.value_or(0)) : -1;

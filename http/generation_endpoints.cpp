@@ -168,6 +168,13 @@ void gateway::generate(const api_request& req, const principal& who,
     set_logprobs(r, call.logprobs);
     r.cache_namespace = cache_namespace(who, call.cache_salt);
     set_prompt(r, call.prompt);
+    if (call.logprob_start >= 0) { // input-token logprobs: the engine scores the prompt
+        r.prompt_logprobs = true;
+        const auto ids =
+            r.prompt_ids.empty() ? current_engine()->tokenize(r.prompt, r.add_bos) : r.prompt_ids;
+        info.echo_first = {ids.empty() ? 0 : ids.front()};
+        info.input_logprobs_from = call.logprob_start;
+    }
     std::vector<request> reqs;
     reqs.push_back(std::move(r));
     launch(std::make_shared<request_group>(generate_format(std::move(info)), call.stream,

@@ -50,6 +50,7 @@ struct generate_call {
     bool stream = false;
     int logprobs = -1;         // return_logprob: top_logprobs_num (0..20); -1: not asked
     bool logprob_text = false; // return_text_in_logprobs
+    int logprob_start = -1;    // logprob_start_len: input-token logprobs from here; -1: none
     request base;
 };
 

@@ -39,6 +39,7 @@ struct call_info {
     std::size_t n = 1;             // choices per prompt
     std::vector<std::string> echo; // per prompt: its text when echo was asked, else empty
     std::vector<std::int32_t> echo_first; // per prompt, echo with logprobs: its first token
+    int input_logprobs_from = -1;         // /generate logprob_start_len (-1: no input logprobs)
     int logprobs = -1;             // alternatives per token asked for (-1: no logprobs)
     bool include_usage = false;    // stream_options.include_usage
     json client_id;                // WebSocket: the client's request id, echoed as given

@@ -259,6 +259,40 @@ TEST(openai_compat, generate_logprobs_agree_with_a_recomputation) {
     ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(again[0][1], out[3][1]);
     EXPECT_NEAR(again[0][0].get<double>(), out[3][0].get<double>(), 1e-2);
+    // input-token logprobs (logprob_start_len): the generated tokens scored
+    // as part of the input give back the logprobs they were generated with
+    json input = ids;
+    for (const auto& id : g["output_ids"]) {
+        input.push_back(id);
+    }
+    const std::size_t from = ids.size();
+    const auto scored =
+        json::parse(rt::post(s.port(), "/generate",
+                             json{{"input_ids", input},
+                                  {"return_logprob", true},
+                                  {"logprob_start_len", from},
+                                  {"top_logprobs_num", 4},
+                                  {"sampling_params", {{"max_new_tokens", 1}, {"temperature", 0}}}}
+                                 .dump())
+                        .body)["meta_info"];
+    const auto& in = scored["input_token_logprobs"];
+    ASSERT_EQ(in.size(), 6u) << scored.dump();
+    ASSERT_EQ(scored["input_top_logprobs"].size(), 6u);
+    for (std::size_t i = 0; i < 6; ++i) {
+        EXPECT_EQ(in[i][1], out[i][1]);
+        EXPECT_NEAR(in[i][0].get<double>(), out[i][0].get<double>(), 1e-4) << i;
+        EXPECT_EQ(scored["input_top_logprobs"][i][0][1], tops[i][0][1]);
+    }
+    const auto first = json::parse(rt::post(s.port(), "/generate",
+                                            json{{"input_ids", ids},
+                                                 {"return_logprob", true},
+                                                 {"logprob_start_len", 0},
+                                                 {"sampling_params", {{"max_new_tokens", 1}}}}
+                                                .dump())
+                                       .body)["meta_info"]["input_token_logprobs"];
+    ASSERT_EQ(first.size(), ids.size());
+    EXPECT_TRUE(first[0][0].is_null()); // the first token has no context
+    EXPECT_EQ(first[0][1], ids[0]);
     // without return_text_in_logprobs the text is null, as SGLang's
     const auto plain =
         json::parse(rt::post(s.port(), "/generate",
@@ -313,7 +347,7 @@ TEST(openai_compat, fields_are_honoured_or_refused_by_name) {
          "sampling_params.json_schema"},
         {gen, R"({"text":"x","sampling_params":{"foo":1}})", "sampling_params.foo"},
         {gen, R"({"text":"x","sampling_params":{"temperature":9}})", "sampling_params.temperature"},
-        {gen, R"({"text":"x","return_logprob":true,"logprob_start_len":0})", "logprob_start_len"},
+        {gen, R"({"text":"x","logprob_start_len":0})", "logprob_start_len"},
         {gen, R"({"text":"x","top_logprobs_num":2})", "top_logprobs_num"},
         {gen, R"({"text":"x","rid":"abc"})", "rid"},
     };
