@@ -2,13 +2,16 @@
 // engine with a tiny KV pool and short outputs (run under ASan and TSan in
 // CI): every accepted request ends exactly once, and the pool comes back.
 // A third of the requests are constrained (grammar compile and trie build
-// race between the submitting threads).
+// race between the submitting threads); some of those lazily (a trigger),
+// and a fifth of all score their prompt (computed whole, scores before the
+// first token, never after the finish).
 #include "radixrt/engine.hpp"
 
 #include <atomic>
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -34,6 +37,12 @@ class counting_sink : public radixrt::stream_sink {
         if (done_.load()) {
             ++t_.tokens_after_finish;
         }
+        tokens_.store(true);
+    }
+    void on_prompt(std::span<const radixrt::prompt_token_logprob>) override {
+        if (done_.load() || tokens_.load() || prompted_.exchange(true)) {
+            ++t_.tokens_after_finish; // scores come once, before any token
+        }
     }
     void on_finish(const radixrt::finish_event&) override {
         if (done_.exchange(true)) {
@@ -45,7 +54,7 @@ class counting_sink : public radixrt::stream_sink {
 
   private:
     tally& t_;
-    std::atomic<bool> done_{false};
+    std::atomic<bool> done_{false}, tokens_{false}, prompted_{false};
 };
 
 std::string tiny_model() {
@@ -98,7 +107,12 @@ TEST(engine_stress, submit_and_cancel_storm_from_several_threads) {
                             ? radixrt::output_constraint{radixrt::constraint_kind::json_object}
                             : radixrt::output_constraint{radixrt::constraint_kind::regex,
                                                          "[a-z]+( [a-z]+)*"};
+                    if (i % 9 == 0) {
+                        r.constraint.triggers = {{"{", false}};
+                    }
                 }
+                r.prompt_logprobs = i % 5 == 0;
+                r.top_logprobs = r.prompt_logprobs ? 2 : 0;
                 auto sink = std::make_shared<counting_sink>(t);
                 auto h = eng.submit(r, sink);
                 while (!h) { // a full queue: wait for it to drain a little, then retry
