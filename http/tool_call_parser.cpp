@@ -50,15 +50,9 @@ void tool_call_parser::advance(std::vector<tool_event>& out) {
             more = take_content(out);
             break;
         case mode::tag_name:
-            more = take_tag_name();
-            if (!more && mode_ == mode::content) {
-                fail_call(out);
-                more = true;
-            }
-            break;
         case mode::array_open:
-            more = take_array_open();
-            if (!more && mode_ == mode::content) {
+            more = mode_ == mode::tag_name ? take_tag_name() : take_array_open();
+            if (!more && mode_ == mode::content) { // not a call after all
                 fail_call(out);
                 more = true;
             }
