@@ -19,7 +19,7 @@ if [[ "$build" == build-fuzz ]]; then
     -DRADIXRT_FUZZ=ON -DRADIXRT_SANITIZE=address,undefined -DRADIXRT_BUILD_TESTS=OFF \
     -DRADIXRT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
 fi
-targets=(fuzz_gguf fuzz_tokenizer fuzz_requests fuzz_chat_template fuzz_websocket fuzz_jinja)
+targets=(fuzz_gguf fuzz_tokenizer fuzz_requests fuzz_chat_template fuzz_websocket fuzz_jinja fuzz_tool_calls)
 cmake --build "$build" -j"$jobs" --target "${targets[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
