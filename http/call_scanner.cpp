@@ -180,7 +180,7 @@ void call_scanner::end_value() {
     }
     std::string text;
     const bool is_text = kind_ == '"' && decode_json_string(value_raw_, text);
-    if (key_ == "name") {
+    if (key_ == "name" && name_.empty()) { // a second "name" key changes nothing
         if (!is_text || text.empty()) {
             state_ = state::failed; // a call needs a name
             return;

@@ -170,13 +170,15 @@ void gateway::serve_asset(const web_asset& a, const api_request& req,
                           const std::shared_ptr<responder>& out) {
     // Revalidated on every load (no-cache), so a new build's page is never
     // mixed with an old one's script; an unchanged file costs a 304.
-    header_list headers = {{"ETag", std::string(a.etag)}, {"Cache-Control", "no-cache"},
+    header_list headers = {{"ETag", std::string(a.etag)},
+                           {"Cache-Control", "no-cache"},
                            {"X-Content-Type-Options", "nosniff"}};
     if (a.path == "/index.html") {
         // Only this origin's scripts and styles; data: for the inline icon.
-        headers.emplace_back("Content-Security-Policy",
-                             "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
-                             "frame-ancestors 'none'");
+        headers.emplace_back(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; "
+            "frame-ancestors 'none'");
     }
     if (etag_matches(req.if_none_match, a.etag)) {
         metrics_.request("/ (web)", "304");

@@ -160,10 +160,12 @@ bool tool_call_parser::take_tag_name() {
             return false;
         }
     }
+    constexpr std::size_t longest = 64; // as tool names (http/tool_request.cpp)
+    if (upto > longest) {
+        mode_ = mode::content;
+        return false;
+    }
     if (end == std::string::npos) {
-        if (buf_.size() > 64) {
-            mode_ = mode::content;
-        }
         return false;
     }
     tag_name_ = buf_.substr(0, end);
@@ -221,11 +223,13 @@ bool tool_call_parser::feed_call(std::vector<tool_event>& out) {
     }
     raw_.append(buf_, 0, used);
     buf_.erase(0, used);
+    // What was read before a failure counts as sent, as it would have been
+    // had the text arrived in pieces: the split must not depend on that.
+    emit_progress(out);
     if (scan_->failed()) {
         fail_call(out);
         return true;
     }
-    emit_progress(out);
     if (!scan_->complete()) {
         return false;
     }
