@@ -73,13 +73,18 @@ void expect_valid_call(const json& call, const std::string& name_wanted = "") {
 
 // Assembles streamed deltas as the OpenAI SDKs do (by index: id, type and
 // name from the first fragment, arguments concatenated).
-json assemble(const std::string& sse, std::string& finish, std::string& content) {
+json assemble(const std::string& sse, std::string& finish, std::string& content,
+              std::size_t choice = 0) {
     json calls = json::array();
     for (const auto& ev : rt::sse_events(sse)) {
         if (ev == "[DONE]") {
             continue;
         }
-        const auto c = json::parse(ev)["choices"][0];
+        const auto chunk = json::parse(ev);
+        if (chunk["choices"].empty() || chunk["choices"][0]["index"] != choice) {
+            continue; // another choice's chunk (n > 1), or the usage chunk
+        }
+        const auto c = chunk["choices"][0];
         const auto& d = c["delta"];
         if (d.contains("content") && d["content"].is_string()) {
             content += d["content"].get<std::string>();
@@ -169,6 +174,33 @@ TEST(tool_calls_server, streamed_calls_assemble_to_the_same_calls) {
         expect_valid_call(calls[0]);
         // Same seed, same tokens: the same call (ids are drawn per response).
         EXPECT_EQ(calls[0]["function"], whole["message"]["tool_calls"][0]["function"]);
+    }
+}
+
+// n > 1: each choice has its own grammar state and its own stream parser.
+TEST(tool_calls_server, several_choices_each_call) {
+    live_server s;
+    const json body = chat_body({{"tool_choice", "required"},
+                                 {"parallel_tool_calls", false},
+                                 {"temperature", 1.0},
+                                 {"seed", 3},
+                                 {"n", 3}});
+    const auto r = post_chat(s.port(), body);
+    ASSERT_EQ(r["choices"].size(), 3u);
+    for (const auto& c : r["choices"]) {
+        ASSERT_EQ(c["finish_reason"], "tool_calls") << c.dump();
+        ASSERT_EQ(c["message"]["tool_calls"].size(), 1u);
+        expect_valid_call(c["message"]["tool_calls"][0]);
+    }
+    json streamed = body;
+    streamed["stream"] = true;
+    const auto sse = rt::post(s.port(), "/v1/chat/completions", streamed.dump()).body;
+    for (std::size_t i = 0; i < 3; ++i) {
+        std::string finish, content;
+        const auto calls = assemble(sse, finish, content, i);
+        EXPECT_EQ(finish, "tool_calls") << i;
+        ASSERT_EQ(calls.size(), 1u) << i;
+        EXPECT_EQ(calls[0]["function"], r["choices"][i]["message"]["tool_calls"][0]["function"]);
     }
 }
 
