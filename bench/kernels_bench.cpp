@@ -13,6 +13,7 @@
 #include "bench/machine_limits.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/cpu.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/matmul.hpp"
 
 namespace rk = radixrt::kernels;
@@ -20,8 +21,10 @@ namespace rb = radixrt::bench;
 
 namespace {
 
+// The bytes a matmul reads: quantized rows as stored, float weights as the
+// GEMM panels a loaded model holds (kernels/gemm.hpp).
 struct weights {
-    std::vector<char> data;
+    std::vector<char> rows, data;
     rk::weight_view view;
 };
 
@@ -30,15 +33,21 @@ weights make_weights(rk::dtype t, std::size_t rows, std::size_t cols) {
     std::uniform_real_distribution<float> u(-1, 1);
     weights w;
     const std::size_t rbytes = rk::row_bytes(t, cols);
-    w.data.resize(rows * rbytes);
+    w.rows.resize(rows * rbytes);
     std::vector<float> row(cols);
     for (std::size_t r = 0; r < rows; ++r) {
         for (auto& v : row) {
             v = u(g);
         }
-        rk::quantize_row(t, row.data(), cols, w.data.data() + r * rbytes);
+        rk::quantize_row(t, row.data(), cols, w.rows.data() + r * rbytes);
     }
-    w.view = {t, w.data.data(), rows, cols};
+    w.view = {t, w.rows.data(), rows, cols};
+    if (rk::is_quantized(t)) {
+        w.data = w.rows;
+    } else {
+        w.data.resize(rk::packed_bytes(w.view));
+        rk::pack_panels(w.view, w.data.data());
+    }
     return w;
 }
 
@@ -73,7 +82,8 @@ void BM_matmul(benchmark::State& state) {
     std::size_t next = 0;
     for (auto _ : state) {
         rk::weight_view view = w.view;
-        view.data = pool.data() + (next++ % copies) * w.data.size();
+        const char* copy = pool.data() + (next++ % copies) * w.data.size();
+        (rk::is_quantized(t) ? view.data : view.panels) = copy;
         const auto t0 = std::chrono::steady_clock::now();
         rk::matmul(x.data(), n, view, y.data());
         seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "kernels/cpu.hpp"
+#include "kernels/gemm.hpp"
 #include "kernels/parallel.hpp"
 #include "kernels/qdot.hpp"
 
@@ -14,26 +15,23 @@ void matmul(const float* x, std::size_t n, const weight_view& w, float* y) {
         detail::matmul_quantized(x, n, w, y, active_isa());
         return;
     }
-    switch (active_isa()) {
-    case isa::avx512:
-        detail::matmul_avx512(x, n, w, y);
-        return;
-    case isa::avx2:
-        detail::matmul_avx2(x, n, w, y);
-        return;
-    case isa::scalar:
-        break;
-    }
-    detail::matmul_portable(x, n, w, y);
+    const matmul_job job{&w, y};
+    detail::gemm_many(x, n, {&job, 1}, active_isa());
 }
 
 void matmul_many(const float* x, std::size_t n, std::span<const matmul_job> jobs) {
-    bool all_quantized = !jobs.empty();
+    bool all_quantized = !jobs.empty(), all_float = !jobs.empty();
     for (const auto& j : jobs) {
-        all_quantized = all_quantized && is_quantized(j.w->type) && j.w->cols == jobs[0].w->cols;
+        const bool same_k = j.w->cols == jobs[0].w->cols;
+        all_quantized = all_quantized && is_quantized(j.w->type) && same_k;
+        all_float = all_float && !is_quantized(j.w->type) && same_k;
     }
     if (all_quantized) {
         detail::matmul_quantized_many(x, n, jobs, active_isa());
+        return;
+    }
+    if (all_float) {
+        detail::gemm_many(x, n, jobs, active_isa());
         return;
     }
     for (const auto& j : jobs) {
@@ -42,27 +40,6 @@ void matmul_many(const float* x, std::size_t n, std::span<const matmul_job> jobs
 }
 
 namespace detail {
-
-// Portable fallback: convert one weight row at a time, then dot it with every
-// input row. The compiler vectorises the inner loop for the baseline ISA.
-void matmul_portable(const float* x, std::size_t n, const weight_view& w, float* y) {
-    const std::size_t k = w.cols;
-    const std::size_t grain = std::max<std::size_t>(1, (1u << 18) / (k * (n + 1)));
-    parallel_for(0, w.rows, grain, [&](std::size_t begin, std::size_t end) {
-        std::vector<float> row(k);
-        for (std::size_t o = begin; o < end; ++o) {
-            dequantize_row(w.type, w.row(o), k, row.data());
-            for (std::size_t r = 0; r < n; ++r) {
-                const float* xr = x + r * k;
-                float acc = 0.0f;
-                for (std::size_t i = 0; i < k; ++i) {
-                    acc += xr[i] * row[i];
-                }
-                y[r * w.rows + o] = acc;
-            }
-        }
-    });
-}
 
 // Quantized weights: every input row is quantized once to the activation
 // blocks of the weight type, then each output is one integer dot product

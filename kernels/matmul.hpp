@@ -14,17 +14,21 @@ struct weight_view {
     const void* data = nullptr;
     std::size_t rows = 0; // output features
     std::size_t cols = 0; // input features
+    /// The same matrix as GEMM panels (kernels/gemm.hpp; float types), or
+    /// null: then a matmul packs it for the call.
+    const void* panels = nullptr;
 
     const void* row(std::size_t r) const {
         return static_cast<const char*>(data) + r * row_bytes(type, cols);
     }
 };
 
-/// y (n, W.rows) = x (n, W.cols) @ W^T. Float weights: n = 1..3 takes the
-/// GEMV path (weights streamed once, converted on the fly), larger n the
-/// tiled GEMM path. Quantized weights: the inputs are quantized per row and
-/// multiplied in integers (kernels/qdot.hpp), as llama.cpp does. Parallel
-/// over output features; batch invariant either way.
+/// y (n, W.rows) = x (n, W.cols) @ W^T. Float weights: the panel GEMM of
+/// kernels/gemm.hpp, each output summed over k in order whatever n (one
+/// input row streams the weights once, as a GEMV). Quantized weights: the
+/// inputs are quantized per row and multiplied in integers
+/// (kernels/qdot.hpp), as llama.cpp does. Parallel over output features;
+/// batch invariant either way.
 void matmul(const float* x, std::size_t n, const weight_view& w, float* y);
 
 /// One weight of a matmul_many: y (n, w.rows) = x @ w^T.
@@ -33,15 +37,12 @@ struct matmul_job {
     float* y;
 };
 
-/// Several weights applied to the same input (Q, K and V; gate and up): for
-/// quantized weights one parallel loop over all of them, the input quantized
-/// once per activation type; each result equals matmul's.
+/// Several weights applied to the same input (Q, K and V; gate and up): one
+/// parallel loop over all of them (for quantized weights the input quantized
+/// once per activation type); each result equals matmul's.
 void matmul_many(const float* x, std::size_t n, std::span<const matmul_job> jobs);
 
 namespace detail {
-void matmul_portable(const float* x, std::size_t n, const weight_view& w, float* y);
-void matmul_avx2(const float* x, std::size_t n, const weight_view& w, float* y);
-void matmul_avx512(const float* x, std::size_t n, const weight_view& w, float* y);
 void matmul_quantized(const float* x, std::size_t n, const weight_view& w, float* y, isa level);
 void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul_job> jobs,
                            isa level);

@@ -225,6 +225,7 @@ gguf_file gguf_file::open(const std::string& path) {
     gguf_file f;
     f.base_ = static_cast<const unsigned char*>(m->addr);
     f.size_ = m->len;
+    f.mapped_ = true;
     f.storage_ = m;
     try {
         f.parse();
@@ -232,6 +233,20 @@ gguf_file gguf_file::open(const std::string& path) {
         throw gguf_error("'" + path + "': " + e.what());
     }
     return f;
+}
+
+void gguf_file::release(const void* p, std::size_t n) const {
+    const auto* b = static_cast<const unsigned char*>(p);
+    if (!mapped_ || b < base_ || b + n > base_ + size_) {
+        return;
+    }
+    // Whole pages inside the range only: a neighbour's bytes stay resident.
+    const auto page = std::uintptr_t(sysconf(_SC_PAGESIZE));
+    const std::uintptr_t lo = (std::uintptr_t(b) + page - 1) / page * page;
+    const std::uintptr_t hi = (std::uintptr_t(b) + n) / page * page;
+    if (hi > lo) {
+        madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+    }
 }
 
 gguf_file gguf_file::from_bytes(std::vector<char> bytes) {

@@ -98,12 +98,19 @@ class gguf_file {
     std::optional<double> get_float(std::string_view key) const;
     const gguf_array* get_array(std::string_view key) const;
 
+    /// A hint that bytes [p, p + n) of a mapped file will not be read again
+    /// soon (weights repacked at load): their pages leave the process's
+    /// resident set and fault back in from the file if read. In-memory
+    /// images are left as they are.
+    void release(const void* p, std::size_t n) const;
+
   private:
     void parse();
 
     std::shared_ptr<const void> storage_; // mapping or buffer; keeps data alive
     const unsigned char* base_ = nullptr;
     std::uint64_t size_ = 0;
+    bool mapped_ = false;
     std::uint32_t version_ = 0;
     std::uint32_t alignment_ = 32;
     std::map<std::string, gguf_value> kv_;

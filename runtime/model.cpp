@@ -245,7 +245,27 @@ std::shared_ptr<const model> model::from_gguf(gguf_file file, std::string name) 
         }
         m->layers_.push_back(std::move(w));
     }
+    m->pack_float_weights();
     return m;
+}
+
+void model::pack_float_weights() {
+    // The file's copy of a packed matrix is not read again (unless it is
+    // also the token embedding, tied), so its pages leave the resident set.
+    auto pack = [&](kernels::weight_view& w) {
+        if (!kernels::is_quantized(w.type)) {
+            w = packed_.emplace_back(w).attach(w);
+            if (w.data != token_embd_.data) {
+                file_.release(w.data, w.rows * kernels::row_bytes(w.type, w.cols));
+            }
+        }
+    };
+    for (auto& l : layers_) {
+        for (auto* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) {
+            pack(*w);
+        }
+    }
+    pack(output_);
 }
 
 std::size_t model::weight_bytes() const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/gemm.hpp"
 #include "kernels/matmul.hpp"
 #include "kernels/ops.hpp"
 #include "runtime/gguf.hpp"
@@ -86,12 +87,17 @@ class model {
     std::size_t weight_bytes() const;
 
   private:
+    /// Repacks every F32/F16/BF16 matrix into GEMM panels (kernels/gemm.hpp)
+    /// and attaches them to its view.
+    void pack_float_weights();
+
     gguf_file file_;
     std::string name_;
     llama_config cfg_;
     kernels::weight_view token_embd_, output_;
     std::vector<float> output_norm_;
     std::vector<layer_weights> layers_;
+    std::vector<kernels::packed_weights> packed_; // the panels the views point to
 };
 
 } // namespace radixrt::runtime

@@ -108,7 +108,7 @@ TEST(matmul, batch_invariant_bit_for_bit) {
                 rk::set_isa(level);
                 std::vector<float> all(n * rows);
                 rk::matmul(x.data(), n, w, all.data());
-                for (std::size_t take : {1u, 2u, 3u, 4u}) { // GEMV (1-3 rows) and GEMM (4) alone
+                for (std::size_t take : {1u, 2u, 3u, 4u}) { // slices of the call, alone
                     for (std::size_t r = 0; r + take <= n; r += take) {
                         std::vector<float> part(take * rows);
                         rk::matmul(x.data() + r * cols, take, w, part.data());
