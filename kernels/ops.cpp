@@ -1,7 +1,12 @@
 #include "kernels/ops.hpp"
 
-#include <cmath>
+#include <immintrin.h>
 
+#include <cmath>
+#include <vector>
+
+#include "kernels/attention_detail.hpp"
+#include "kernels/cpu.hpp"
 #include "kernels/dtype.hpp"
 
 namespace radixrt::kernels {
@@ -17,35 +22,97 @@ void rmsnorm(const float* x, const float* w, std::size_t n, float eps, float* ou
     }
 }
 
-void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
-          std::size_t pos, float base, rope_style style, float freq_scale,
-          const float* freq_factors) {
+void rope_angles(std::size_t rope_dim, std::size_t pos, float base, float freq_scale,
+                 const float* freq_factors, float* cos, float* sin) {
     // The angle advances by a constant factor per pair, as ggml computes it,
     // so that float rounding matches llama.cpp.
     const float theta_scale = std::pow(base, -2.0f / float(rope_dim));
+    float theta = float(pos);
+    for (std::size_t i = 0; i < rope_dim / 2; ++i) {
+        float t = theta;
+        if (freq_factors != nullptr) {
+            t /= freq_factors[i];
+        }
+        t *= freq_scale;
+        cos[i] = std::cos(t);
+        sin[i] = std::sin(t);
+        theta *= theta_scale;
+    }
+}
+
+void rope_rotate(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
+                 rope_style style, const float* cos, const float* sin) {
+    const std::size_t half = rope_dim / 2;
     for (std::size_t h = 0; h < n_heads; ++h) {
         float* v = x + h * head_dim;
-        float theta = float(pos);
-        for (std::size_t i = 0; i < rope_dim / 2; ++i) {
-            float t = theta;
-            if (freq_factors != nullptr) {
-                t /= freq_factors[i];
-            }
-            t *= freq_scale;
-            const float c = std::cos(t);
-            const float s = std::sin(t);
+        for (std::size_t i = 0; i < half; ++i) {
             const std::size_t a = style == rope_style::normal ? 2 * i : i;
-            const std::size_t b = style == rope_style::normal ? 2 * i + 1 : i + rope_dim / 2;
+            const std::size_t b = style == rope_style::normal ? 2 * i + 1 : i + half;
             const float x0 = v[a];
             const float x1 = v[b];
-            v[a] = x0 * c - x1 * s;
-            v[b] = x0 * s + x1 * c;
-            theta *= theta_scale;
+            v[a] = x0 * cos[i] - x1 * sin[i];
+            v[b] = x0 * sin[i] + x1 * cos[i];
         }
     }
 }
 
+void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
+          std::size_t pos, float base, rope_style style, float freq_scale,
+          const float* freq_factors) {
+    std::vector<float> c(rope_dim / 2), s(rope_dim / 2);
+    rope_angles(rope_dim, pos, base, freq_scale, freq_factors, c.data(), s.data());
+    rope_rotate(x, n_heads, head_dim, rope_dim, style, c.data(), s.data());
+}
+
+namespace {
+
+// e^x for doubles (x in [-110, 100]): x = n ln2 + r, e^r by its Taylor
+// series to r^11, 2^n through the exponent bits. Rounded once to float the
+// result is nearly always the correctly rounded e^x, what libm's expf
+// returns, overflow to inf and underflow to subnormals or 0 included.
+__attribute__((target("avx2,fma"))) __m256d exp4_pd(__m256d x) {
+    const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
+                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
+    __m256d p = _mm256_set1_pd(1.0 / 39916800.0);
+    for (double c : detail::exp_taylor) {
+        p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
+    }
+    const __m256i e = _mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)),
+        52);
+    return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
+}
+
+// silu_mul eight at a time: e^-g in double rounded to float, then the
+// scalar loop's float operations in its order.
+__attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float* up,
+                                                       std::size_t n) {
+    std::size_t i = 0;
+    const __m256d lo = _mm256_set1_pd(-110.0), hi = _mm256_set1_pd(100.0);
+    for (; i + 8 <= n; i += 8) {
+        const __m256 g = _mm256_loadu_ps(gate + i);
+        const __m256 ng = _mm256_sub_ps(_mm256_setzero_ps(), g);
+        const __m256d x0 = _mm256_min_pd(_mm256_max_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(ng)), lo), hi);
+        const __m256d x1 = _mm256_min_pd(_mm256_max_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(ng, 1)), lo), hi);
+        const __m256 e = _mm256_set_m128(_mm256_cvtpd_ps(exp4_pd(x1)), _mm256_cvtpd_ps(exp4_pd(x0)));
+        const __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; ++i) {
+        const float g = gate[i];
+        gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    }
+}
+
+} // namespace
+
 void silu_mul(float* gate, const float* up, std::size_t n) {
+    if (active_isa() != isa::scalar) {
+        silu_mul_avx2(gate, up, n);
+        return;
+    }
     for (std::size_t i = 0; i < n; ++i) {
         const float g = gate[i];
         gate[i] = g / (1.0f + std::exp(-g)) * up[i];

@@ -19,6 +19,14 @@ void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_
           std::size_t pos, float base, rope_style style, float freq_scale = 1.0f,
           const float* freq_factors = nullptr);
 
+/// rope() in two steps, for tensors that share a position (a token's Q and
+/// K heads): the rope_dim / 2 cosines and sines of pos, then the rotation of
+/// every head with them. Bit-identical to rope().
+void rope_angles(std::size_t rope_dim, std::size_t pos, float base, float freq_scale,
+                 const float* freq_factors, float* cos, float* sin);
+void rope_rotate(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_dim,
+                 rope_style style, const float* cos, const float* sin);
+
 /// gate (n) = silu(gate) * up, silu(g) = g / (1 + e^-g)
 void silu_mul(float* gate, const float* up, std::size_t n);
 

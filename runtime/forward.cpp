@@ -3,6 +3,7 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "kernels/parallel.hpp"
 
@@ -39,6 +40,7 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
     void* varena = kv.v(l);
     const float* freqs = c.rope_freqs.empty() ? nullptr : c.rope_freqs.data();
     rk::parallel_for(0, rows, 32, [&](std::size_t b, std::size_t e) {
+        std::vector<float> cos(c.rope_dim / 2), sin(c.rope_dim / 2);
         for (std::size_t r = b; r < e; ++r) {
             float* qr = q_.data() + r * qd;
             float* kr = k_.data() + r * kvd;
@@ -48,10 +50,12 @@ void forward_pass::layer(std::size_t l, std::size_t rows, kv_storage& kv,
                 rk::add_inplace(kr, w.bk.data(), kvd);
                 rk::add_inplace(vr, w.bv.data(), kvd);
             }
-            rk::rope(qr, c.n_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope,
-                     c.rope_freq_scale, freqs);
-            rk::rope(kr, c.n_kv_heads, c.head_dim, c.rope_dim, pos_[r], c.rope_base, c.rope,
-                     c.rope_freq_scale, freqs);
+            // One set of angles per token for its Q and K heads.
+            rk::rope_angles(c.rope_dim, pos_[r], c.rope_base, c.rope_freq_scale, freqs,
+                            cos.data(), sin.data());
+            rk::rope_rotate(qr, c.n_heads, c.head_dim, c.rope_dim, c.rope, cos.data(), sin.data());
+            rk::rope_rotate(kr, c.n_kv_heads, c.head_dim, c.rope_dim, c.rope, cos.data(),
+                            sin.data());
             if (c.q_scale > 0.0f) {
                 for (std::size_t i = 0; i < qd; ++i) {
                     qr[i] *= c.q_scale;

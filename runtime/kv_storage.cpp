@@ -44,10 +44,7 @@ void kv_storage::store(void* arena, std::size_t off, const float* row) const {
         std::copy_n(row, n, static_cast<float*>(arena) + off);
         return;
     }
-    auto* h = static_cast<std::uint16_t*>(arena) + off;
-    for (std::size_t i = 0; i < n; ++i) {
-        h[i] = kernels::f32_to_f16(row[i]);
-    }
+    kernels::quantize_row(kernels::dtype::f16, row, n, static_cast<std::uint16_t*>(arena) + off);
 }
 
 std::size_t kv_storage::blocks_for_bytes(const llama_config& cfg, std::size_t bytes,

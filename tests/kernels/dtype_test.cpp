@@ -1,11 +1,15 @@
 #include "kernels/dtype.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "kernels/cpu.hpp"
 #include "kernels/quant_blocks.hpp"
+#include "tests/kernels/isa_levels.hpp"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -60,6 +64,45 @@ TEST(dtype, f16_rounding_matches_hardware) {
     }
 }
 #endif
+
+// Rows of F16 (the KV cache, F16 weights) convert element by element as
+// f32_to_f16 / f16_to_f32 at every ISA level (the SIMD levels use F16C),
+// on lengths with a tail; NaN stays NaN.
+TEST(dtype, f16_rows_equal_the_scalar_conversion_at_every_level) {
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<std::uint32_t> bits;
+    for (std::size_t n : {1u, 7u, 8u, 9u, 64u, 1000u}) {
+        std::vector<float> in(n);
+        for (auto& f : in) {
+            const std::uint32_t b = bits(rng) >> (bits(rng) % 2 ? 0 : 4); // some subnormal halves
+            std::memcpy(&f, &b, 4);
+        }
+        std::vector<std::uint16_t> h(n), all_halves(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            all_halves[i] = std::uint16_t(bits(rng));
+        }
+        rk::test::isa_guard guard;
+        for (auto level : rk::test::supported_levels()) {
+            rk::set_isa(level);
+            rk::quantize_row(rk::dtype::f16, in.data(), n, h.data());
+            std::vector<float> back(n);
+            rk::dequantize_row(rk::dtype::f16, all_halves.data(), n, back.data());
+            for (std::size_t i = 0; i < n; ++i) {
+                if (std::isnan(in[i])) {
+                    ASSERT_TRUE(std::isnan(rk::f16_to_f32(h[i])));
+                } else {
+                    ASSERT_EQ(h[i], rk::f32_to_f16(in[i])) << in[i] << " " << rk::isa_name(level);
+                }
+                const float want = rk::f16_to_f32(all_halves[i]);
+                if (std::isnan(want)) {
+                    ASSERT_TRUE(std::isnan(back[i]));
+                } else {
+                    ASSERT_EQ(back[i], want) << std::hex << all_halves[i];
+                }
+            }
+        }
+    }
+}
 
 TEST(dtype, bf16_is_upper_half_rounded) {
     EXPECT_EQ(rk::f32_to_bf16(1.0f), 0x3f80);
