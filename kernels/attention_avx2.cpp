@@ -62,21 +62,8 @@ struct avx2_ops {
         q = _mm_max_ps(q, _mm_movehl_ps(q, q));
         return _mm_cvtss_f32(_mm_max_ss(q, _mm_movehdup_ps(q)));
     }
-    // e^x in double as in attention_avx512.cpp, 2^n built in the exponent field.
-    static __m256d exp_pd(__m256d x) {
-        const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
-                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-        __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
-        r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-        __m256d p = _mm256_set1_pd(1.0 / 39916800.0);
-        for (double c : exp_taylor) {
-            p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
-        }
-        const __m256i e = _mm256_slli_epi64(
-            _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)),
-            52);
-        return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
-    }
+    // e^x in double, rounded once (kernels/detail/exp_double.hpp).
+    static __m256d exp_pd(__m256d x) { return exp4_pd(x); }
     static vec exp(vec x) {
         x = _mm256_min_ps(_mm256_max_ps(x, set1(-104.0f)), set1(88.72f));
         const __m128 lo = _mm256_cvtpd_ps(exp_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(x))));

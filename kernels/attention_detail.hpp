@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/attention.hpp"
+#include "kernels/detail/exp_double.hpp"
 
 namespace radixrt::kernels::detail {
 
@@ -24,11 +25,6 @@ struct attn_args {
 struct attn_item {
     std::uint32_t seq, t0, nt, kv_head;
 };
-
-/// 1/10!, 1/9!, ..., 1/0!: the Taylor coefficients of e^r after 1/11!.
-inline constexpr double exp_taylor[] = {1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040,
-                                        1.0 / 720,     1.0 / 120,    1.0 / 24,    1.0 / 6,
-                                        1.0 / 2,       1.0,          1.0};
 
 using attend_fn = void (*)(const attn_args& a, const attn_item* items, std::size_t count);
 attend_fn attend_portable();

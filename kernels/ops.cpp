@@ -5,8 +5,8 @@
 #include <cmath>
 #include <vector>
 
-#include "kernels/attention_detail.hpp"
 #include "kernels/cpu.hpp"
+#include "kernels/detail/exp_double.hpp"
 #include "kernels/dtype.hpp"
 
 namespace radixrt::kernels {
@@ -66,25 +66,6 @@ void rope(float* x, std::size_t n_heads, std::size_t head_dim, std::size_t rope_
 
 namespace {
 
-// e^x for doubles (x in [-110, 100]): x = n ln2 + r, e^r by its Taylor
-// series to r^11, 2^n through the exponent bits. Rounded once to float the
-// result is nearly always the correctly rounded e^x, what libm's expf
-// returns, overflow to inf and underflow to subnormals or 0 included.
-__attribute__((target("avx2,fma"))) __m256d exp4_pd(__m256d x) {
-    const __m256d n = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(1.4426950408889634)),
-                                      _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(6.93147180369123816490e-01), x);
-    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(1.90821492927058770002e-10), r);
-    __m256d p = _mm256_set1_pd(1.0 / 39916800.0);
-    for (double c : detail::exp_taylor) {
-        p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(c));
-    }
-    const __m256i e = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(n)), _mm256_set1_epi64x(1023)),
-        52);
-    return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
-}
-
 // silu_mul eight at a time: e^-g in double rounded to float, then the
 // scalar loop's float operations in its order.
 __attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float* up,
@@ -94,9 +75,12 @@ __attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float*
     for (; i + 8 <= n; i += 8) {
         const __m256 g = _mm256_loadu_ps(gate + i);
         const __m256 ng = _mm256_sub_ps(_mm256_setzero_ps(), g);
-        const __m256d x0 = _mm256_min_pd(_mm256_max_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(ng)), lo), hi);
-        const __m256d x1 = _mm256_min_pd(_mm256_max_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(ng, 1)), lo), hi);
-        const __m256 e = _mm256_set_m128(_mm256_cvtpd_ps(exp4_pd(x1)), _mm256_cvtpd_ps(exp4_pd(x0)));
+        const __m256d n0 = _mm256_cvtps_pd(_mm256_castps256_ps128(ng));
+        const __m256d n1 = _mm256_cvtps_pd(_mm256_extractf128_ps(ng, 1));
+        const __m256d x0 = _mm256_min_pd(_mm256_max_pd(n0, lo), hi);
+        const __m256d x1 = _mm256_min_pd(_mm256_max_pd(n1, lo), hi);
+        const __m256 e = _mm256_set_m128(_mm256_cvtpd_ps(detail::exp4_pd(x1)),
+                                         _mm256_cvtpd_ps(detail::exp4_pd(x0)));
         const __m256 s = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
         _mm256_storeu_ps(gate + i, _mm256_mul_ps(s, _mm256_loadu_ps(up + i)));
     }
