@@ -10,7 +10,8 @@
 # Replicas listen on ephemeral loopback ports; HAProxy listens on ADDR:P
 # (default 127.0.0.1) with deploy/haproxy.cfg.in rendered into DIR
 # (default: a fresh temporary directory). DIR/replicas lists one replica a
-# line: "name port pid". The script prints "cluster: ready" once every
+# line: "name port pid"; DIR/haproxy-stats.sock serves HAProxy's live view of
+# them (curl --unix-socket DIR/haproxy-stats.sock 'http://haproxy/;csv'). The script prints "cluster: ready" once every
 # replica and HAProxy answer /health.
 #
 # SIGINT/SIGTERM: every replica gets SIGTERM (its /health turns 503 at once,
@@ -82,6 +83,10 @@ haproxy=$(command -v haproxy || echo /usr/sbin/haproxy)
 [ -x "$haproxy" ] || die "haproxy is not installed (scripts/setup.sh installs it)"
 [ -n "$state_dir" ] || state_dir=$(mktemp -d "${TMPDIR:-/tmp}/radixrt-cluster.XXXXXX")
 mkdir -p "$state_dir" || die "cannot create $state_dir"
+state_dir=$(cd "$state_dir" && pwd)
+stats_socket="$state_dir/haproxy-stats.sock"
+# A Unix socket path holds at most 107 bytes.
+[ "${#stats_socket}" -le 107 ] || die "--state-dir is too long for HAProxy's stats socket ($stats_socket)"
 : >"$state_dir/replicas"
 
 pids=()        # replica pids, in order r1..rN
@@ -170,9 +175,9 @@ servers="$state_dir/servers"
 for i in $(seq 1 "$replicas"); do
   echo "    server r$i 127.0.0.1:${ports[$((i - 1))]} check" >>"$servers"
 done
-sed -e "s|@PORT@|$port|g; s|@BIND@|$bind|g; s|@BALANCE@|$balance_line|g; s|@HASH_BYTES@|$hash_bytes|g; s|@BALANCE_FACTOR@|$balance_factor|g" \
+sed -e "s|@PORT@|$port|g; s|@BIND@|$bind|g; s|@BALANCE@|$balance_line|g; s|@HASH_BYTES@|$hash_bytes|g; s|@BALANCE_FACTOR@|$balance_factor|g; s|@STATS_SOCKET@|$stats_socket|g" \
   -e "/^@SERVERS@\$/{r $servers" -e 'd}' "$here/haproxy.cfg.in" >"$state_dir/haproxy.cfg"
-"$haproxy" -c -q -f "$state_dir/haproxy.cfg" >"$state_dir/haproxy.log" 2>&1 ||
+"$haproxy" -c -f "$state_dir/haproxy.cfg" >"$state_dir/haproxy.log" 2>&1 ||
   fail "haproxy refused the configuration: $(cat "$state_dir/haproxy.log")"
 setsid "$haproxy" -db -f "$state_dir/haproxy.cfg" >>"$state_dir/haproxy.log" 2>&1 &
 haproxy_pid=$!

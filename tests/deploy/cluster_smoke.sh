@@ -98,6 +98,12 @@ for p in 1 2 3 4 5; do
 done
 echo "X-Session-Id: 5 different prompts on $sess_first"
 
+# status_of NAME: the replica's state in HAProxy's view (UP, DOWN, ...), from
+# the stats socket cluster.sh configures.
+status_of() {
+  curl -s -m 2 --unix-socket "$dir/state/haproxy-stats.sock" 'http://haproxy/;csv' |
+    awk -F, -v r="$1" '$1 == "radixrt_replicas" && $2 == r {print $18}'
+}
 pid_of() { awk -v r="$1" '$1 == r {print $3}' "$dir/state/replicas"; }
 port_of() { awk -v r="$1" '$1 == r {print $2}' "$dir/state/replicas"; }
 
@@ -116,13 +122,14 @@ streamer=$(tr -d '\r' <"$dir/stream_headers" | awk -F': ' 'tolower($1) == "x-rep
 kill -TERM "$(pid_of "$first")"
 draining() { curl -s "http://127.0.0.1:$(port_of "$first")/health" | grep -q '"status":"draining"'; }
 wait_for 5 draining || fail "$first did not report draining after SIGTERM"
-moved=""
-moved_away() {
-  post "$shared Question during the drain"
-  moved=$replica
-  [ "$moved" != "$first" ]
-}
-wait_for 15 moved_away || fail "requests still went to the draining replica $first after 15 s"
+# HAProxy takes it out after two failed checks (it keeps serving meanwhile;
+# a request that lands on it before then is answered, so "moved" is judged
+# only once HAProxy says DOWN).
+marked_down() { [[ "$(status_of "$first")" == DOWN* ]]; }
+wait_for 15 marked_down || fail "HAProxy still had $first as '$(status_of "$first")' 15 s after its drain began"
+post "$shared Question during the drain"
+moved=$replica
+[ "$moved" != "$first" ] || fail "a request went to $first after HAProxy marked it down"
 wait "$stream_pid" || fail "the stream through the draining replica failed (curl status $?)"
 tail -c 300 "$dir/stream_body" | grep -q 'data: \[DONE\]' || fail "the stream did not end with [DONE]"
 grep -q '"error"' "$dir/stream_body" && fail "the stream ended with an error: $(tail -c 300 "$dir/stream_body")"
