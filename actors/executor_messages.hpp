@@ -41,7 +41,8 @@ struct sequence_result {
 
 struct step_result {
     std::vector<sequence_result> seqs;
-    double seconds = 0; // compute time of the step on this executor
+    double seconds = 0;         // compute time of the step on this executor
+    double forward_seconds = 0; // of which the model's forward pass (the kernels)
 };
 
 } // namespace radixrt::actors

@@ -71,11 +71,18 @@ step_result forward_executor::compute(step_batch& batch) {
         first_row.push_back(n_rows);
         n_rows += all ? s.tokens.size() : 1;
     }
+    const auto f0 = std::chrono::steady_clock::now();
     const auto logits = fwd_.run(steps, *kv_);
+    const double forward_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - f0).count();
     const std::size_t vocab = fwd_.weights().config().vocab_size;
-    std::vector<float> rows(logits.begin(), logits.end()); // (rows, vocab), modified by sampling
+    // (rows, vocab), modified by sampling; the buffer is reused so that a
+    // step does not fault in fresh pages for it.
+    rows_.assign(logits.begin(), logits.end());
+    std::span<float> rows(rows_);
     step_result out;
     out.seqs.resize(batch.seqs.size());
+    out.forward_seconds = forward_seconds;
     kernels::parallel_for(0, batch.seqs.size(), 1, [&](std::size_t b, std::size_t e) {
         for (std::size_t i = b; i < e; ++i) {
             auto& s = batch.seqs[i];
@@ -99,6 +106,9 @@ step_result forward_executor::compute(step_batch& batch) {
             r.sampler = std::move(s.sampler);
         }
     });
+    if (rows_.capacity() * sizeof(float) > (std::size_t(64) << 20)) {
+        rows_ = {}; // a prompt-scoring step's rows are not kept
+    }
     return out;
 }
 

@@ -35,6 +35,7 @@ class forward_executor : public step_executor {
     step_result compute(step_batch& batch);
 
     runtime::forward_pass fwd_;
+    std::vector<float> rows_; // the step's logits, modified by sampling; kept between steps
     std::shared_ptr<runtime::kv_storage> kv_;
     tbb::task_arena arena_;
     std::string name_;

@@ -86,7 +86,8 @@ void scheduler_actor::refuse(scheduler_message& m) {
 
 asio::awaitable<void> scheduler_actor::loop() {
     for (;;) {
-        take_inbox(clock_type::now());
+        const auto iteration_start = clock_type::now();
+        take_inbox(iteration_start);
         cancel_vanished(clock_type::now());
         auto plan = planner_.plan_step(clock_type::now());
         publish();
@@ -117,6 +118,13 @@ asio::awaitable<void> scheduler_actor::loop() {
         planner_.complete_step(std::move(results), clock_type::now());
         publish();
         deliver();
+        // The whole iteration of a step and its parts, added together so
+        // that a reader never sees one without the others; they show from
+        // the next publish on (at the top of the next iteration).
+        scheduler_step_seconds_ +=
+            std::chrono::duration<double>(clock_type::now() - iteration_start).count();
+        compute_seconds_ += step_compute_;
+        forward_seconds_ += step_forward_;
     }
 }
 
@@ -237,6 +245,16 @@ scheduler_actor::run_step(std::vector<step_sequence> plan) {
             .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
     (void)order;
     std::vector<sequence_result> out;
+    // The step lasts as long as its slowest executor.
+    double compute = 0, forward = 0;
+    for (std::size_t k = 0; k < results.size(); ++k) {
+        if (!errors[k] && results[k].seconds > compute) {
+            compute = results[k].seconds;
+            forward = results[k].forward_seconds;
+        }
+    }
+    step_compute_ = compute;
+    step_forward_ = forward;
     for (std::size_t k = 0; k < results.size(); ++k) {
         if (errors[k]) {
             // The step failed on this executor: its sequences end with an error.
@@ -283,6 +301,9 @@ void scheduler_actor::publish() {
         s.preemptions = c.preemptions;
         s.last_step_ms = last_step_ms_;
         s.last_batch_tokens = last_batch_tokens_;
+        s.scheduler_step_seconds = scheduler_step_seconds_;
+        s.compute_seconds = compute_seconds_;
+        s.forward_seconds = forward_seconds_;
         s.cache = planner_.matcher().counters();
         s.step_seconds = step_seconds_;
         s.batch_tokens = batch_tokens_;

@@ -67,6 +67,8 @@ class scheduler_actor : public runtime::actor {
     bool closed_ = false;
     std::uint64_t left_queue_seen_ = 0;
     double last_step_ms_ = 0;
+    double scheduler_step_seconds_ = 0, compute_seconds_ = 0, forward_seconds_ = 0;
+    double step_compute_ = 0, step_forward_ = 0; // of the step in flight
     std::size_t last_batch_tokens_ = 0;
     histogram_snapshot step_seconds_ = engine_stats{}.step_seconds;
     histogram_snapshot batch_tokens_ = engine_stats{}.batch_tokens;

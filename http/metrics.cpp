@@ -105,6 +105,14 @@ std::string metrics::render(const engine_stats& s, bool ready) const {
            double(s.preemptions));
     scalar(o, "radixrt_steps_total", "counter", "Forward steps run.", double(s.steps));
     histogram(o, "radixrt_step_seconds", "Duration of one batched forward step.", s.step_seconds);
+    scalar(o, "radixrt_scheduler_step_seconds_total", "counter",
+           "Scheduler iterations that ran a step, whole (planning, step, results, events).",
+           s.scheduler_step_seconds);
+    scalar(o, "radixrt_step_compute_seconds_total", "counter",
+           "Of which executor compute (forward, scoring, sampling; slowest executor per step).",
+           s.compute_seconds);
+    scalar(o, "radixrt_step_forward_seconds_total", "counter",
+           "Of which the model's forward pass.", s.forward_seconds);
     histogram(o, "radixrt_batch_tokens", "Tokens computed per step.", s.batch_tokens);
     return o.str();
 }

@@ -39,6 +39,12 @@ struct engine_stats {
     std::uint64_t steps = 0, preemptions = 0;
     double last_step_ms = 0;
     std::size_t last_batch_tokens = 0;
+    /// Where step time goes, summed over every step: the scheduler's whole
+    /// iteration (taking messages, planning, the step, applying its results,
+    /// delivering events), of which the executors' compute (the slowest
+    /// executor of each step: forward pass, scoring and sampling), of which
+    /// the forward pass. scheduler - compute is the scheduler's own overhead.
+    double scheduler_step_seconds = 0, compute_seconds = 0, forward_seconds = 0;
     cache_counters cache;
     histogram_snapshot step_seconds{
         {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}, {}, 0, 0};

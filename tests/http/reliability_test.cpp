@@ -247,3 +247,26 @@ TEST(reliability, pipelined_requests_then_half_close_are_all_answered) {
     }
     EXPECT_EQ(answers, 3u);
 }
+
+// Where step time goes is on /metrics: the scheduler's iterations, of which
+// executor compute, of which the forward pass.
+TEST(reliability, step_time_metrics_nest) {
+    live_server s;
+    EXPECT_EQ(rt::post(s.port(), "/v1/completions", completion("where time goes", 4, false)).status,
+              200u);
+    // One scrape for all three, so that they come from one publication.
+    const auto value = [](const std::string& body, const std::string& name) {
+        const auto at = body.find("\n" + name + " ");
+        return at == std::string::npos ? -1.0 : std::stod(body.substr(at + name.size() + 2));
+    };
+    double iteration = 0, compute = 0, forward = 0;
+    EXPECT_TRUE(rt::wait_until([&] {
+        const auto body = rt::request(s.port(), "GET", "/metrics").body;
+        iteration = value(body, "radixrt_scheduler_step_seconds_total");
+        compute = value(body, "radixrt_step_compute_seconds_total");
+        forward = value(body, "radixrt_step_forward_seconds_total");
+        return forward > 0 && iteration > 0;
+    }));
+    EXPECT_LE(forward, compute);
+    EXPECT_LE(compute, iteration);
+}
