@@ -119,11 +119,49 @@ void sampler::apply_penalties(std::span<float> logits) const {
 
 // Greedy, or temperature + top-k + top-p + min-p over the tokens that are
 // not masked (finite logits; at least one exists).
+//
+// Truncation works on the candidates sorted by logit (ties: the lower id
+// first) and samples within the kept prefix in that order. Without
+// truncation, order does not change the distribution, so the whole
+// vocabulary is sampled in index order with no sort: a full sort of a
+// 32k-150k vocabulary per token was most of a decode step's sampling time.
+// top-p and min-p without top-k sort only as far as their cut: chunks of
+// the best remaining candidates (nth_element, then sort), growing 4x, until
+// the cut falls inside the sorted prefix.
 token_id sampler::pick(std::span<const float> logits) {
     if (params_.temperature <= 0.0f || params_.top_k == 1) {
         return token_id(std::max_element(logits.begin(), logits.end()) - logits.begin());
     }
     const float inv_t = 1.0f / params_.temperature;
+    float top = -INFINITY;
+    std::size_t finite = 0;
+    for (float l : logits) {
+        top = std::max(top, l);
+        finite += l != -INFINITY;
+    }
+    const float mx = top * inv_t;
+    const bool by_k = params_.top_k > 0 && params_.top_k < finite;
+    const bool by_p = params_.top_p < 1.0f, by_min_p = params_.min_p > 0.0f;
+    if (!by_k && !by_p && !by_min_p) {
+        probs_.resize(logits.size());
+        double sum = 0.0;
+        for (std::size_t i = 0; i < logits.size(); ++i) {
+            probs_[i] = logits[i] == -INFINITY ? 0.0 : std::exp(double(logits[i] * inv_t - mx));
+            sum += probs_[i];
+        }
+        double r = rng_.uniform() * sum;
+        std::size_t last = 0;
+        for (std::size_t i = 0; i < logits.size(); ++i) {
+            if (probs_[i] > 0.0) {
+                last = i;
+                r -= probs_[i];
+                if (r < 0) {
+                    return token_id(i);
+                }
+            }
+        }
+        return token_id(last); // rounding left r at or above 0: the last candidate
+    }
     candidates_.clear();
     for (std::size_t i = 0; i < logits.size(); ++i) {
         if (logits[i] != -INFINITY) {
@@ -133,35 +171,44 @@ token_id sampler::pick(std::span<const float> logits) {
     auto by_logit = [](const auto& a, const auto& b) {
         return a.first > b.first || (a.first == b.first && a.second < b.second);
     };
-    const std::size_t n = candidates_.size();
-    std::size_t keep = params_.top_k > 0 ? std::min(params_.top_k, n) : n;
-    std::partial_sort(candidates_.begin(), candidates_.begin() + std::ptrdiff_t(keep),
-                      candidates_.end(), by_logit);
-    candidates_.resize(keep);
-    const float mx = candidates_[0].first;
-    probs_.resize(keep);
+    const auto at = [&](std::size_t i) { return candidates_.begin() + std::ptrdiff_t(i); };
+    std::size_t n = candidates_.size();
+    if (by_k) {
+        std::partial_sort(candidates_.begin(), at(params_.top_k), candidates_.end(), by_logit);
+        n = params_.top_k;
+        candidates_.resize(n);
+    }
+    // The normaliser of top-p: every kept candidate's weight.
     double sum = 0.0;
-    for (std::size_t i = 0; i < keep; ++i) {
-        probs_[i] = std::exp(double(candidates_[i].first - mx));
-        sum += probs_[i];
+    for (std::size_t i = 0; i < n; ++i) {
+        sum += std::exp(double(candidates_[i].first - mx));
     }
-    std::size_t cut = keep;
-    if (params_.top_p < 1.0f) { // smallest prefix whose mass reaches top_p
-        double acc = 0.0;
-        for (std::size_t i = 0; i < keep; ++i) {
-            acc += probs_[i] / sum;
-            if (acc >= double(params_.top_p)) {
-                cut = i + 1;
-                break;
+    // Walk the candidates best first, sorting ahead of the walk as needed,
+    // until the top-p mass is reached or a weight falls under min_p * p_max.
+    probs_.clear();
+    std::size_t sorted = by_k ? n : 0, chunk = 64, cut = n;
+    double acc = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (i == sorted) {
+            const std::size_t next = std::min(n, sorted + chunk);
+            if (next < n) {
+                std::nth_element(at(sorted), at(next), at(n), by_logit);
             }
+            std::sort(at(sorted), at(next), by_logit);
+            sorted = next;
+            chunk *= 4;
         }
-    }
-    if (params_.min_p > 0.0f) { // drop tokens below min_p * p_max
-        std::size_t i = 1;
-        while (i < cut && probs_[i] >= double(params_.min_p) * probs_[0]) {
-            ++i;
+        const double w = std::exp(double(candidates_[i].first - mx));
+        if (by_min_p && i > 0 && w < double(params_.min_p) * probs_[0]) {
+            cut = i;
+            break;
         }
-        cut = i;
+        probs_.push_back(w);
+        acc += w / sum;
+        if (by_p && acc >= double(params_.top_p)) {
+            cut = i + 1;
+            break;
+        }
     }
     double mass = 0.0;
     for (std::size_t i = 0; i < cut; ++i) {

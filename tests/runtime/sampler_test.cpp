@@ -122,3 +122,106 @@ TEST(sampler, same_seed_same_tokens) {
         EXPECT_EQ(a.sample(x)->id, b.sample(y)->id);
     }
 }
+
+// The sampler sorts only as far as a top-p / min-p cut reaches, in growing
+// chunks; this reference sorts the whole vocabulary and applies the rules as
+// written (OpenAI/llama.cpp semantics: top-k, then the smallest prefix whose
+// mass reaches top_p, then drop tokens under min_p * p_max), with the same
+// uniform draw. Logits on a coarse grid make ties (the lower id first), some
+// are masked, and the cuts land thousands of tokens deep.
+TEST(sampler, truncation_on_a_large_vocabulary_equals_a_full_sort) {
+    std::mt19937 g(11);
+    std::normal_distribution<float> nd(0.0f, 2.0f);
+    std::vector<float> l(20000);
+    for (auto& x : l) {
+        x = std::round(nd(g) * 4.0f) / 4.0f;
+    }
+    for (std::size_t i = 0; i < l.size(); i += 97) {
+        l[i] = -INFINITY;
+    }
+    auto reference = [&](const rr::sampling_params& p) {
+        const double inv_t = 1.0 / p.temperature;
+        std::vector<rr::token_id> order;
+        for (std::size_t i = 0; i < l.size(); ++i) {
+            if (l[i] != -INFINITY) {
+                order.push_back(rr::token_id(i));
+            }
+        }
+        std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return l[a] > l[b]; });
+        if (p.top_k > 0 && p.top_k < order.size()) {
+            order.resize(p.top_k);
+        }
+        const double mx = double(l[std::size_t(order[0])]) * inv_t;
+        std::vector<double> w;
+        double sum = 0;
+        for (auto t : order) {
+            w.push_back(std::exp(double(l[std::size_t(t)]) * inv_t - mx));
+            sum += w.back();
+        }
+        std::size_t cut = order.size();
+        double acc = 0;
+        for (std::size_t i = 0; i < order.size() && p.top_p < 1.0f; ++i) {
+            acc += w[i] / sum;
+            if (acc >= p.top_p) {
+                cut = i + 1;
+                break;
+            }
+        }
+        std::size_t keep = 1;
+        while (keep < cut && (p.min_p <= 0.0f || w[keep] >= p.min_p * w[0])) {
+            ++keep;
+        }
+        double mass = 0;
+        for (std::size_t i = 0; i < keep; ++i) {
+            mass += w[i];
+        }
+        double r = rr::rng(p.seed).uniform() * mass;
+        for (std::size_t i = 0; i < keep; ++i) {
+            if ((r -= w[i]) < 0) {
+                return std::pair{order[i], keep};
+            }
+        }
+        return std::pair{order[keep - 1], keep};
+    };
+    struct rule {
+        float temperature, top_p, min_p;
+        std::size_t top_k;
+    };
+    std::size_t deepest = 0;
+    for (auto [t, top_p, min_p, top_k] : {rule{1.0f, 0.9f, 0.0f, 0}, rule{0.8f, 0.5f, 0.0f, 0},
+                                          rule{1.0f, 0.99f, 0.001f, 0}, rule{1.3f, 1.0f, 0.05f, 0},
+                                          rule{1.0f, 0.8f, 0.0f, 3000}, rule{1.0f, 1.0f, 0.0f, 7}}) {
+        for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+            rr::sampling_params p{.temperature = t, .top_k = top_k, .top_p = top_p, .min_p = min_p};
+            p.seed = seed;
+            const auto [want, kept] = reference(p);
+            deepest = std::max(deepest, kept);
+            rr::sampler s(p, {});
+            auto copy = l;
+            ASSERT_EQ(s.sample(copy)->id, want) << "t " << t << " top_p " << top_p << " min_p "
+                                                << min_p << " top_k " << top_k << " seed " << seed;
+        }
+    }
+    EXPECT_GT(deepest, 4000u); // the chunked sort really grew past its first chunks
+}
+
+// Without truncation every unmasked token is reachable and masked ones never
+// are, whatever the vocabulary's size.
+TEST(sampler, untruncated_sampling_skips_masked_tokens) {
+    std::vector<float> l(5000, 0.0f);
+    for (std::size_t i = 0; i < l.size(); ++i) {
+        if (i % 3 != 0) {
+            l[i] = -INFINITY;
+        }
+    }
+    l.back() = 0.0f; // the last entry is a candidate too
+    std::map<rr::token_id, int> seen;
+    for (std::uint64_t seed = 1; seed <= 20000; ++seed) {
+        rr::sampler s({.temperature = 1.0f, .seed = seed}, {});
+        auto copy = l;
+        const auto id = s.sample(copy)->id;
+        ASSERT_NE(l[std::size_t(id)], -INFINITY) << id;
+        ++seen[id];
+    }
+    EXPECT_GT(seen.size(), 1500u); // 1,668 equally likely candidates, 20,000 draws
+}
