@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 
+#include "bench/engine_bench.hpp"
 #include "radixrt/engine.hpp"
 
 namespace {
@@ -24,16 +25,6 @@ struct row {
     double seconds = 0;
     radixrt::engine_stats stats;
     std::size_t completed = 0;
-};
-
-class waiter : public radixrt::stream_sink {
-  public:
-    void on_token(const radixrt::token_event&) override {}
-    void on_finish(const radixrt::finish_event& e) override { done_.set_value(e.reason); }
-    std::future<radixrt::finish_reason> result() { return done_.get_future(); }
-
-  private:
-    std::promise<radixrt::finish_reason> done_;
 };
 
 row run(const options& o, bool cache) {
@@ -65,10 +56,10 @@ row run(const options& o, bool cache) {
     }
     std::shuffle(reqs.begin(), reqs.end(), g);
     std::vector<std::future<radixrt::finish_reason>> done;
-    std::vector<std::shared_ptr<waiter>> sinks;
+    std::vector<std::shared_ptr<radixrt::bench::finish_waiter>> sinks;
     const auto t0 = std::chrono::steady_clock::now();
     for (auto& r : reqs) {
-        sinks.push_back(std::make_shared<waiter>());
+        sinks.push_back(std::make_shared<radixrt::bench::finish_waiter>());
         done.push_back(sinks.back()->result());
         if (!eng.submit(r, sinks.back())) {
             std::fprintf(stderr, "submit refused\n");
@@ -88,26 +79,17 @@ row run(const options& o, bool cache) {
 
 int main(int argc, char** argv) {
     options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
-        if (k == "--model") {
-            o.model = v;
-        } else if (k == "--groups") {
-            o.groups = std::stoul(v);
-        } else if (k == "--per-group") {
-            o.per_group = std::stoul(v);
-        } else if (k == "--system") {
-            o.system = std::stoul(v);
-        } else if (k == "--question") {
-            o.question = std::stoul(v);
-        } else if (k == "--output") {
-            o.output = std::stoul(v);
-        } else if (k == "--seed") {
-            o.seed = unsigned(std::stoul(v));
-        } else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            return 2;
-        }
+    namespace rb = radixrt::bench;
+    if (!rb::parse_flags(
+            argc, argv,
+            {{"--model", [&](const std::string& v) { o.model = v; }},
+             {"--groups", rb::size_flag(o.groups)},
+             {"--per-group", rb::size_flag(o.per_group)},
+             {"--system", rb::size_flag(o.system)},
+             {"--question", rb::size_flag(o.question)},
+             {"--output", rb::size_flag(o.output)},
+             {"--seed", [&](const std::string& v) { o.seed = unsigned(std::stoul(v)); }}})) {
+        return 2;
     }
     const std::size_t n = o.groups * o.per_group;
     std::printf(

@@ -15,6 +15,7 @@
 #include <random>
 #include <string>
 
+#include "bench/engine_bench.hpp"
 #include "radixrt/engine.hpp"
 
 namespace {
@@ -25,38 +26,20 @@ struct options {
     unsigned seed = 1;
 };
 
-class waiter : public radixrt::stream_sink {
-  public:
-    void on_token(const radixrt::token_event&) override {}
-    void on_finish(const radixrt::finish_event& e) override { done_.set_value(e.reason); }
-    std::future<radixrt::finish_reason> result() { return done_.get_future(); }
-
-  private:
-    std::promise<radixrt::finish_reason> done_;
-};
-
 } // namespace
 
 int main(int argc, char** argv) {
     options o;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const std::string k = argv[i], v = argv[i + 1];
-        if (k == "--model") {
-            o.model = v;
-        } else if (k == "--concurrency") {
-            o.concurrency = std::stoul(v);
-        } else if (k == "--prompt") {
-            o.prompt = std::stoul(v);
-        } else if (k == "--output") {
-            o.output = std::stoul(v);
-        } else if (k == "--rounds") {
-            o.rounds = std::stoul(v);
-        } else if (k == "--seed") {
-            o.seed = unsigned(std::stoul(v));
-        } else {
-            std::fprintf(stderr, "unknown option %s\n", k.c_str());
-            return 2;
-        }
+    namespace rb = radixrt::bench;
+    if (!rb::parse_flags(
+            argc, argv,
+            {{"--model", [&](const std::string& v) { o.model = v; }},
+             {"--concurrency", rb::size_flag(o.concurrency)},
+             {"--prompt", rb::size_flag(o.prompt)},
+             {"--output", rb::size_flag(o.output)},
+             {"--rounds", rb::size_flag(o.rounds)},
+             {"--seed", [&](const std::string& v) { o.seed = unsigned(std::stoul(v)); }}})) {
+        return 2;
     }
     radixrt::engine_config cfg;
     cfg.model_path = o.model;
@@ -65,16 +48,15 @@ int main(int argc, char** argv) {
     radixrt::engine eng(cfg);
     const std::size_t vocab = eng.model().vocab_size;
     std::mt19937 g(o.seed);
-    std::printf("concurrency %zu, prompt %zu random tokens, output %zu, model %s\n",
-                o.concurrency, o.prompt, o.output, o.model.empty() ? "built-in" : o.model.c_str());
+    std::printf("concurrency %zu, prompt %zu random tokens, output %zu, model %s\n", o.concurrency,
+                o.prompt, o.output, o.model.empty() ? "built-in" : o.model.c_str());
     std::printf("%-6s %7s %10s %12s %12s %12s %12s %9s %9s %9s\n", "round", "steps", "out tok/s",
-                "step ms", "forward ms", "sampling ms", "sched us", "forward", "sampling",
-                "sched");
+                "step ms", "forward ms", "sampling ms", "sched us", "forward", "sampling", "sched");
     bool ok = true;
     for (std::size_t round = 0; round < o.rounds; ++round) {
         const auto before = eng.stats();
         std::vector<std::future<radixrt::finish_reason>> done;
-        std::vector<std::shared_ptr<waiter>> sinks;
+        std::vector<std::shared_ptr<radixrt::bench::finish_waiter>> sinks;
         const auto t0 = std::chrono::steady_clock::now();
         for (std::size_t c = 0; c < o.concurrency; ++c) {
             radixrt::request r;
@@ -85,7 +67,7 @@ int main(int argc, char** argv) {
             r.ignore_eos = true;
             r.sampling.temperature = 1.0f; // the usual sampler path, not greedy's shortcut
             r.sampling.seed = g();
-            sinks.push_back(std::make_shared<waiter>());
+            sinks.push_back(std::make_shared<radixrt::bench::finish_waiter>());
             done.push_back(sinks.back()->result());
             if (!eng.submit(r, sinks.back())) {
                 std::fprintf(stderr, "submit refused\n");
@@ -110,10 +92,10 @@ int main(int argc, char** argv) {
         const double forward = after.forward_seconds - before.forward_seconds;
         const double out_tokens = double(after.generated_tokens - before.generated_tokens);
         std::printf("%-6zu %7.0f %10.1f %12.3f %12.3f %12.3f %12.1f %8.2f%% %8.2f%% %8.2f%%\n",
-                    round + 1, steps, out_tokens / wall, 1e3 * sched / steps,
-                    1e3 * forward / steps, 1e3 * (compute - forward) / steps,
-                    1e6 * (sched - compute) / steps, 100 * forward / sched,
-                    100 * (compute - forward) / sched, 100 * (sched - compute) / sched);
+                    round + 1, steps, out_tokens / wall, 1e3 * sched / steps, 1e3 * forward / steps,
+                    1e3 * (compute - forward) / steps, 1e6 * (sched - compute) / steps,
+                    100 * forward / sched, 100 * (compute - forward) / sched,
+                    100 * (sched - compute) / sched);
     }
     return ok ? 0 : 1;
 }
