@@ -2,7 +2,9 @@
 // tokens of context: the step the scheduler runs when B requests are
 // generating. Reports generated tokens per second (B per step) and the
 // time per step; compare with llama.cpp's llama-batched-bench S_TG column
-// (docs/PERFORMANCE.md has the commands).
+// (docs/PERFORMANCE.md has the commands). BM_prefill runs one sequence's
+// prompt of N tokens from position 0 as one step, warm and repeated, as
+// llama-bench's ppN does.
 //   RADIXRT_BENCH_MODEL=/tmp/m110-f16.gguf build/bench/decode_batch_bench
 // Without the variable the built-in model runs (tiny: a smoke test only).
 #include <chrono>
@@ -64,7 +66,31 @@ void BM_decode_step(benchmark::State& state) {
         benchmark::Counter(double(batch), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void BM_prefill(benchmark::State& state) {
+    const auto m = bench_model();
+    const auto& c = m->config();
+    const std::size_t n = std::size_t(state.range(0)), block = 16;
+    rr::kv_storage kv(c, (n + block - 1) / block, block);
+    rr::forward_pass fwd(m);
+    std::vector<rr::block_id> table;
+    for (std::size_t b = 0; b < kv.n_blocks(); ++b) {
+        table.push_back(rr::block_id(std::int32_t(b)));
+    }
+    std::vector<rr::token_id> prompt;
+    for (std::size_t i = 0; i < n; ++i) {
+        prompt.push_back(rr::token_id(i % 250 + 3));
+    }
+    const rr::seq_step step{prompt, 0, table, false};
+    fwd.run({&step, 1}, kv); // warm: buffers sized and touched
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(fwd.run({&step, 1}, kv).data());
+    }
+    state.counters["tok/s"] =
+        benchmark::Counter(double(n), benchmark::Counter::kIsIterationInvariantRate);
+}
+
 } // namespace
 
+BENCHMARK(BM_prefill)->Arg(512)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_decode_step)->Arg(1)->Arg(8)->Arg(16)->Arg(32)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_MAIN();

@@ -13,6 +13,7 @@
 #include "bench/machine_limits.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/cpu.hpp"
+#include "kernels/dtype.hpp"
 #include "kernels/gemm.hpp"
 #include "kernels/matmul.hpp"
 
@@ -118,14 +119,25 @@ void matmul_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_matmul)->Apply(matmul_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// args: sequences, context per sequence, new tokens per sequence
+// args: sequences, context per sequence, new tokens per sequence, F16 cache (0/1)
 void BM_attention(benchmark::State& state) {
     const std::size_t seqs = std::size_t(state.range(0)), ctx = std::size_t(state.range(1)),
                       add = std::size_t(state.range(2));
+    const bool f16 = state.range(3) != 0;
     const std::size_t heads = 12, kv_heads = 12, hd = 64, bs = 16;
-    rk::kv_layout layout{bs, kv_heads, hd};
+    rk::kv_layout layout{bs, kv_heads, hd, f16};
     const std::size_t blocks_per = (ctx + bs - 1) / bs;
-    std::vector<float> k(seqs * blocks_per * layout.block_elems(), 0.01f), v(k.size(), 0.02f);
+    // K/V of 0.01 / 0.02 as F32, or their halves (one arena of either width)
+    const std::size_t elems = seqs * blocks_per * layout.block_elems();
+    std::vector<float> k(elems, 0.01f), v(elems, 0.02f);
+    if (f16) {
+        auto* kh = reinterpret_cast<std::uint16_t*>(k.data());
+        auto* vh = reinterpret_cast<std::uint16_t*>(v.data());
+        for (std::size_t i = 0; i < elems; ++i) {
+            kh[i] = rk::f32_to_f16(0.01f);
+            vh[i] = rk::f32_to_f16(0.02f);
+        }
+    }
     std::vector<std::int32_t> table;
     for (std::size_t i = 0; i < seqs * blocks_per; ++i) {
         table.push_back(std::int32_t(i));
@@ -142,14 +154,16 @@ void BM_attention(benchmark::State& state) {
     // K and V bytes each query token reads
     double kv_bytes = 0;
     for (std::size_t t = 0; t < add; ++t) {
-        kv_bytes += double(ctx - add + t + 1) * 2 * layout.token_elems() * 4;
+        kv_bytes += double(ctx - add + t + 1) * 2 * layout.token_elems() * (f16 ? 2 : 4);
     }
     state.counters["KV_GB/s"] = benchmark::Counter(
         kv_bytes * double(seqs) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_attention)
-    ->Args({8, 512, 1})
-    ->Args({1, 512, 512})
+    ->Args({8, 512, 1, 0})
+    ->Args({1, 512, 512, 0})
+    ->Args({8, 512, 1, 1})
+    ->Args({1, 512, 512, 1})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 

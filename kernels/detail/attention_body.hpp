@@ -106,10 +106,53 @@ void accumulate(const float* p, const E* rows, std::size_t stride, std::size_t c
     }
 }
 
-// s (n) = softmax(scale * cap(s)), in steps of W from s[0]; with `half` the
-// weights are rounded to IEEE half, as llama.cpp's F16 matmul sees them.
+// Two outputs over the same rows: o0 += sum_j p0[j] v_j and o1 += sum_j
+// p1[j] v_j, j in order, each lane the chain accumulate() gives it; the
+// rows are read once for both. Rows are hp elements of F32, hp a multiple
+// of W (zero padded), so every vector is whole.
+template <class S, int NG>
+void accumulate2_rows(const float* p0, const float* p1, const float* rows, std::size_t stride,
+                      std::size_t count, std::size_t c0, float* o0, float* o1) {
+    constexpr std::size_t W = S::width;
+    typename S::vec a0[NG], a1[NG];
+    for (int c = 0; c < NG; ++c) {
+        a0[c] = S::load(o0 + (c0 + std::size_t(c)) * W);
+        a1[c] = S::load(o1 + (c0 + std::size_t(c)) * W);
+    }
+    for (std::size_t j = 0; j < count; ++j) {
+        const auto pv0 = S::set1(p0[j]), pv1 = S::set1(p1[j]);
+        const float* row = rows + j * stride + c0 * W;
+        for (int c = 0; c < NG; ++c) {
+            const auto v = S::load(row + c * W);
+            a0[c] = S::fma(pv0, v, a0[c]);
+            a1[c] = S::fma(pv1, v, a1[c]);
+        }
+    }
+    for (int c = 0; c < NG; ++c) {
+        S::store(o0 + (c0 + std::size_t(c)) * W, a0[c]);
+        S::store(o1 + (c0 + std::size_t(c)) * W, a1[c]);
+    }
+}
+
 template <class S>
-void softmax_row(float* s, std::size_t n, const attention_options& opt, bool half) {
+void accumulate2(const float* p0, const float* p1, const float* rows, std::size_t hp,
+                 std::size_t count, float* o0, float* o1) {
+    constexpr std::size_t W = S::width;
+    const std::size_t vecs = hp / W;
+    std::size_t c0 = 0;
+    for (; c0 + 4 <= vecs; c0 += 4) {
+        accumulate2_rows<S, 4>(p0, p1, rows, hp, count, c0, o0, o1);
+    }
+    switch (vecs - c0) {
+    case 3: return accumulate2_rows<S, 3>(p0, p1, rows, hp, count, c0, o0, o1);
+    case 2: return accumulate2_rows<S, 2>(p0, p1, rows, hp, count, c0, o0, o1);
+    case 1: return accumulate2_rows<S, 1>(p0, p1, rows, hp, count, c0, o0, o1);
+    default: return;
+    }
+}
+
+// s (n) = exp(scale * cap(s) - max), in steps of W from s[0].
+template <class S> void softmax_exp(float* s, std::size_t n, const attention_options& opt) {
     constexpr std::size_t W = S::width;
     if (opt.softcap > 0.0f) {
         const float inv = 1.0f / opt.softcap;
@@ -130,15 +173,53 @@ void softmax_row(float* s, std::size_t n, const attention_options& opt, bool hal
         const std::size_t m = std::min(W, n - j);
         S::store_n(s + j, S::exp(S::sub(S::load_n(s + j, m), top)), m);
     }
-    float sum = 0.0f; // in key order, as before the vector kernels
-    for (std::size_t j = 0; j < n; ++j) {
-        sum += s[j];
-    }
+}
+
+// s (n) /= sum; with `half` the weights are rounded to IEEE half, as
+// llama.cpp's F16 matmul sees them.
+template <class S> void softmax_norm(float* s, std::size_t n, float sum, bool half) {
+    constexpr std::size_t W = S::width;
     const auto inv = S::set1(1.0f / sum);
     for (std::size_t j = 0; j < n; j += W) {
         const std::size_t m = std::min(W, n - j);
         const auto p = S::mul(S::load_n(s + j, m), inv);
         S::store_n(s + j, half ? S::round_h(p) : p, m);
+    }
+}
+
+// s (n) = softmax(scale * cap(s)); the sum runs in key order, as before the
+// vector kernels.
+template <class S>
+void softmax_row(float* s, std::size_t n, const attention_options& opt, bool half) {
+    softmax_exp<S>(s, n, opt);
+    float sum = 0.0f;
+    for (std::size_t j = 0; j < n; ++j) {
+        sum += s[j];
+    }
+    softmax_norm<S>(s, n, sum, half);
+}
+
+// softmax_row() of four rows, their key-order sums interleaved (four
+// independent chains instead of one, the same additions per row).
+template <class S>
+void softmax_rows4(float* const s[4], const std::size_t n[4], const attention_options& opt,
+                   bool half) {
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < 4; ++i) {
+        softmax_exp<S>(s[i], n[i], opt);
+    }
+    const std::size_t common = std::min(std::min(n[0], n[1]), std::min(n[2], n[3]));
+    for (std::size_t j = 0; j < common; ++j) {
+        sum[0] += s[0][j];
+        sum[1] += s[1][j];
+        sum[2] += s[2][j];
+        sum[3] += s[3][j];
+    }
+    for (int i = 0; i < 4; ++i) {
+        for (std::size_t j = common; j < n[i]; ++j) {
+            sum[i] += s[i][j];
+        }
+        softmax_norm<S>(s[i], n[i], sum[i], half);
     }
 }
 
@@ -181,9 +262,122 @@ void convert_rows(const kv_rows<E>& src, std::size_t lo, std::size_t hi, std::si
     });
 }
 
+// A query row (hd) into q (hp, zeros after hd); with an F16 cache rounded
+// through IEEE half, as llama.cpp rounds Q for its F16 K matmul.
+template <class S> void load_query(const float* src, std::size_t hd, bool half, float* q) {
+    constexpr std::size_t W = S::width;
+    for (std::size_t c = 0; c < hd; c += W) {
+        const std::size_t m = std::min(W, hd - c);
+        const auto v = S::load_n(src + c, m);
+        S::store_n(q + c, half ? S::round_h(v) : v, m);
+    }
+}
+
 struct attn_scratch {
     std::vector<float> q, k, v, s, o;
 };
+
+// The rows of an item that share converted K/V, key tile by key tile: all
+// the rows' scores against one tile of keys while it sits in L1, then each
+// row's softmax, then all the rows' outputs against one tile of values. A
+// row's arithmetic is the one of the row-at-a-time loop: its scores do not
+// depend on how keys are grouped, its softmax sees the same scores, and its
+// output runs o += p_j v_j over its keys in order (the partial sum stored
+// between tiles is the same float).
+template <class S, class E>
+void attend_shared(const attn_args& a, const attn_item& it, std::size_t lo, std::size_t hi,
+                   attn_scratch& sc) {
+    constexpr std::size_t W = S::width;
+    constexpr bool half = std::is_same_v<E, std::uint16_t>;
+    const kv_layout& l = a.layout;
+    const paged_seq& seq = a.seqs[it.seq];
+    const std::size_t hd = l.head_dim, hp = (hd + W - 1) / W * W;
+    const std::size_t group = a.n_heads / l.n_kv_heads, rows = it.nt * group;
+    const std::size_t span = hi - lo;
+    const kv_rows<E> keys{&seq, static_cast<const E*>(a.k_arena), &l, it.kv_head};
+    const kv_rows<E> values{&seq, static_cast<const E*>(a.v_arena), &l, it.kv_head};
+    sc.k.resize(span * hp);
+    sc.v.resize(span * hp);
+    convert_rows<S>(keys, lo, hi, hp, sc.k.data());
+    convert_rows<S>(values, lo, hi, hp, sc.v.data());
+    sc.q.assign(rows * hp, 0.0f);
+    sc.o.assign(rows * hp, 0.0f);
+    sc.s.resize(rows * span);
+    // row r: query token t = it.t0 + r / group, head h; it sees keys [first, end)
+    const auto token = [&](std::size_t r) { return it.t0 + r / group; };
+    const auto head = [&](std::size_t r) { return it.kv_head * group + r % group; };
+    const auto end_of = [&](std::size_t r) { return seq.n_past + token(r) + 1; };
+    const auto first_of = [&](std::size_t r) {
+        const std::size_t n_ctx = end_of(r);
+        return a.opt.window != 0 && n_ctx > a.opt.window ? n_ctx - a.opt.window : 0;
+    };
+    for (std::size_t r = 0; r < rows; ++r) {
+        load_query<S>(a.q + ((seq.q_row + token(r)) * a.n_heads + head(r)) * hd, hd, half,
+                      sc.q.data() + r * hp);
+    }
+    // ~16 KiB of F32 keys per tile, a whole number of vectors of keys
+    const std::size_t tile = std::max<std::size_t>(W, (4096 / hp) / W * W);
+    for (std::size_t j0 = lo; j0 < hi; j0 += tile) {
+        const std::size_t j1 = std::min(hi, j0 + tile);
+        for (std::size_t r = 0; r < rows; ++r) {
+            const std::size_t b = std::max(j0, first_of(r)), e = std::min(j1, end_of(r));
+            if (b < e) {
+                scores<S>(sc.q.data() + r * hp, hd, sc.k.data() + (b - lo) * hp, hp, e - b,
+                          sc.s.data() + r * span + (b - lo));
+            }
+        }
+    }
+    const auto row_scores = [&](std::size_t r) {
+        return sc.s.data() + r * span + (first_of(r) - lo);
+    };
+    std::size_t r4 = 0;
+    for (; r4 + 4 <= rows; r4 += 4) {
+        float* const p[4] = {row_scores(r4), row_scores(r4 + 1), row_scores(r4 + 2),
+                             row_scores(r4 + 3)};
+        const std::size_t n[4] = {end_of(r4) - first_of(r4), end_of(r4 + 1) - first_of(r4 + 1),
+                                  end_of(r4 + 2) - first_of(r4 + 2),
+                                  end_of(r4 + 3) - first_of(r4 + 3)};
+        softmax_rows4<S>(p, n, a.opt, half);
+    }
+    for (; r4 < rows; ++r4) {
+        softmax_row<S>(row_scores(r4), end_of(r4) - first_of(r4), a.opt, half);
+    }
+    // o_r += p_r[j] v_j over [b, e) of this tile, keys in order
+    const auto one = [&](std::size_t r, std::size_t b, std::size_t e) {
+        if (b < e) {
+            accumulate<S>(sc.s.data() + r * span + (b - lo), sc.v.data() + (b - lo) * hp, hp,
+                          e - b, hd, sc.o.data() + r * hp);
+        }
+    };
+    for (std::size_t j0 = lo; j0 < hi; j0 += tile) {
+        const std::size_t j1 = std::min(hi, j0 + tile);
+        std::size_t r = 0;
+        for (; r + 1 < rows; r += 2) { // pairs of rows share the value loads
+            const std::size_t b0 = std::max(j0, first_of(r)), e0 = std::min(j1, end_of(r));
+            const std::size_t b1 = std::max(j0, first_of(r + 1)), e1 = std::min(j1, end_of(r + 1));
+            const std::size_t b = std::max(b0, b1), e = std::min(e0, e1);
+            if (b >= e) {
+                one(r, b0, e0);
+                one(r + 1, b1, e1);
+                continue;
+            }
+            one(r, b0, b); // a row's keys before the common run, then the run, then after
+            one(r + 1, b1, b);
+            accumulate2<S>(sc.s.data() + r * span + (b - lo),
+                           sc.s.data() + (r + 1) * span + (b - lo), sc.v.data() + (b - lo) * hp,
+                           hp, e - b, sc.o.data() + r * hp, sc.o.data() + (r + 1) * hp);
+            one(r, e, e0);
+            one(r + 1, e, e1);
+        }
+        for (; r < rows; ++r) {
+            one(r, std::max(j0, first_of(r)), std::min(j1, end_of(r)));
+        }
+    }
+    for (std::size_t r = 0; r < rows; ++r) {
+        std::copy_n(sc.o.data() + r * hp, hd,
+                    a.out + ((seq.q_row + token(r)) * a.n_heads + head(r)) * hd);
+    }
+}
 
 // Queries t0 .. t0 + nt - 1 of one sequence, the query heads of one KV head.
 template <class S, class E>
@@ -198,44 +392,29 @@ void attend_item(const attn_args& a, const attn_item& it, attn_scratch& sc) {
         return a.opt.window != 0 && n_ctx > a.opt.window ? n_ctx - a.opt.window : 0;
     };
     const std::size_t hi = seq.n_past + it.t0 + it.nt, lo = first_key(seq.n_past + it.t0 + 1);
+    if (rows > 1) { // convert K/V once for all the rows
+        attend_shared<S, E>(a, it, lo, hi, sc);
+        return;
+    }
     const kv_rows<E> keys{&seq, static_cast<const E*>(a.k_arena), &l, it.kv_head};
     const kv_rows<E> values{&seq, static_cast<const E*>(a.v_arena), &l, it.kv_head};
-    const bool shared = rows > 1; // convert K/V once for all the rows
-    if (shared) {
-        sc.k.resize((hi - lo) * hp);
-        sc.v.resize((hi - lo) * hp);
-        convert_rows<S>(keys, lo, hi, hp, sc.k.data());
-        convert_rows<S>(values, lo, hi, hp, sc.v.data());
-    }
     sc.q.assign(hp, 0.0f);
     sc.o.resize(hp);
     sc.s.resize(hi - lo + W);
-    for (std::size_t r = 0; r < rows; ++r) {
-        const std::size_t t = it.t0 + r / group, h = it.kv_head * group + r % group;
-        const std::size_t n_ctx = seq.n_past + t + 1, first = first_key(n_ctx);
-        const float* qh = a.q + ((seq.q_row + t) * a.n_heads + h) * hd;
-        for (std::size_t i = 0; i < hd; ++i) { // F16 K: llama.cpp rounds Q to half too
-            sc.q[i] = half ? f16_to_f32(f32_to_f16(qh[i])) : qh[i];
-        }
-        float* s = sc.s.data();
-        if (shared) {
-            scores<S>(sc.q.data(), hd, sc.k.data() + (first - lo) * hp, hp, n_ctx - first, s);
-        } else {
-            keys.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t n) {
-                scores<S>(sc.q.data(), hd, row, st, n, s + (j - first));
-            });
-        }
-        softmax_row<S>(s, n_ctx - first, a.opt, half);
-        std::fill(sc.o.begin(), sc.o.end(), 0.0f);
-        if (shared) {
-            accumulate<S>(s, sc.v.data() + (first - lo) * hp, hp, n_ctx - first, hd, sc.o.data());
-        } else {
-            values.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t n) {
-                accumulate<S>(s + (j - first), row, st, n, hd, sc.o.data());
-            });
-        }
-        std::copy_n(sc.o.data(), hd, a.out + ((seq.q_row + t) * a.n_heads + h) * hd);
-    }
+    const std::size_t t = it.t0, h = it.kv_head;
+    const std::size_t n_ctx = seq.n_past + t + 1, first = first_key(n_ctx);
+    const float* qh = a.q + ((seq.q_row + t) * a.n_heads + h) * hd;
+    load_query<S>(qh, hd, half, sc.q.data());
+    float* s = sc.s.data();
+    keys.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t n) {
+        scores<S>(sc.q.data(), hd, row, st, n, s + (j - first));
+    });
+    softmax_row<S>(s, n_ctx - first, a.opt, half);
+    std::fill(sc.o.begin(), sc.o.end(), 0.0f);
+    values.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t n) {
+        accumulate<S>(s + (j - first), row, st, n, hd, sc.o.data());
+    });
+    std::copy_n(sc.o.data(), hd, a.out + ((seq.q_row + t) * a.n_heads + h) * hd);
 }
 
 template <class S>

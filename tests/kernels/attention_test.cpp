@@ -248,3 +248,73 @@ TEST(paged_attention, sliding_window_and_soft_cap) {
         }
     }
 }
+
+// A query's output does not depend on the call it runs in: a prefill of many
+// tokens (key tiles, rows in pairs and fours, shared converted K/V) gives
+// every token the bits it gets alone as a one-token decode step, at every
+// ISA level, for F32 and F16 caches, GQA groups, windows and soft caps, with
+// contexts longer than one key tile and head sizes that are not a whole
+// number of vectors.
+TEST(paged_attention, prefill_rows_equal_single_decode_steps_bit_for_bit) {
+    struct shape {
+        std::size_t heads, kv_heads, hd, past, add, window;
+        float cap;
+    };
+    const shape shapes[] = {{4, 4, 64, 0, 150, 0, 0.0f}, {8, 2, 64, 37, 90, 0, 0.0f},
+                            {6, 3, 13, 5, 77, 0, 0.0f},  {4, 1, 24, 20, 70, 33, 0.0f},
+                            {4, 2, 40, 0, 67, 0, 2.5f},  {2, 2, 128, 100, 45, 60, 0.0f}};
+    rk::test::isa_guard guard;
+    for (bool f16 : {false, true}) {
+        for (const auto& sh : shapes) {
+            const std::size_t bs = 16, ctx = sh.past + sh.add;
+            rk::kv_layout layout{bs, sh.kv_heads, sh.hd, f16};
+            std::vector<std::int32_t> table;
+            for (std::size_t b = 0; b < (ctx + bs - 1) / bs; ++b) {
+                table.push_back(std::int32_t(((b * 7) % ((ctx + bs - 1) / bs)))); // scattered
+            }
+            std::mt19937 rng(unsigned(sh.hd * 31 + sh.add));
+            std::normal_distribution<float> nd;
+            std::vector<float> karena(table.size() * layout.block_elems()), varena(karena.size());
+            for (auto* a : {&karena, &varena}) {
+                for (auto& x : *a) {
+                    x = nd(rng);
+                }
+            }
+            std::vector<std::uint16_t> kh(karena.size()), vh(varena.size());
+            for (std::size_t i = 0; i < kh.size(); ++i) {
+                kh[i] = rk::f32_to_f16(karena[i]);
+                vh[i] = rk::f32_to_f16(varena[i]);
+            }
+            const void* ka = f16 ? static_cast<const void*>(kh.data()) : karena.data();
+            const void* va = f16 ? static_cast<const void*>(vh.data()) : varena.data();
+            std::vector<float> q(sh.add * sh.heads * sh.hd);
+            for (auto& x : q) {
+                x = nd(rng);
+            }
+            rk::attention_options opt;
+            opt.scale = 1.0f / std::sqrt(float(sh.hd));
+            opt.softcap = sh.cap;
+            opt.window = sh.window;
+            for (auto level : rk::test::supported_levels()) {
+                rk::set_isa(level);
+                std::vector<float> all(q.size(), NAN);
+                const rk::paged_seq seq{table.data(), sh.past, sh.add, 0};
+                rk::paged_attention(q.data(), all.data(), {&seq, 1}, ka, va, layout, sh.heads,
+                                    opt);
+                const std::size_t row = sh.heads * sh.hd;
+                for (std::size_t t = 0; t < sh.add; ++t) {
+                    std::vector<float> one(row, NAN);
+                    const rk::paged_seq step{table.data(), sh.past + t, 1, 0};
+                    rk::paged_attention(q.data() + t * row, one.data(), {&step, 1}, ka, va,
+                                        layout, sh.heads, opt);
+                    for (std::size_t i = 0; i < row; ++i) {
+                        ASSERT_EQ(one[i], all[t * row + i])
+                            << "f16 " << f16 << " heads " << sh.heads << "/" << sh.kv_heads
+                            << " hd " << sh.hd << " token " << t << " isa "
+                            << rk::isa_name(level);
+                    }
+                }
+            }
+        }
+    }
+}
