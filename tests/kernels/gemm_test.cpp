@@ -89,7 +89,7 @@ TEST(gemm, attached_panels_match_per_call_packing) {
     rk::test::isa_guard guard;
     for (auto t : float_types) {
         for (std::size_t n : {1u, 5u, 12u, 13u, 100u}) {
-            const std::size_t cols = 600; // more than one K block of 256
+            const std::size_t cols = 1100; // more than one K block of 1024
             const matrix a = random_matrix(t, 70, cols, 11), b = random_matrix(t, 33, cols, 12);
             const rk::packed_weights pa(a.view), pb(b.view);
             const rk::weight_view va = pa.attach(a.view), vb = pb.attach(b.view);
@@ -118,12 +118,12 @@ TEST(gemm, attached_panels_match_per_call_packing) {
 }
 
 // A row computed alone (one streamed pass over whole panels) equals the same
-// row inside a call of 150 rows (K blocks of 256, several row blocks), and
-// any slice of the call equals the whole.
+// row inside a call of 150 rows (K blocks of 1024 with a shorter last one,
+// several row blocks), and any slice of the call equals the whole.
 TEST(gemm, batch_invariant_across_k_blocks_and_row_blocks) {
     rk::test::isa_guard guard;
     for (auto t : float_types) {
-        const std::size_t n = 150, rows = 50, cols = 768;
+        const std::size_t n = 150, rows = 50, cols = 2500;
         const matrix m = random_matrix(t, rows, cols, 21);
         const rk::packed_weights p(m.view);
         const rk::weight_view v = p.attach(m.view);
