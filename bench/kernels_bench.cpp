@@ -119,7 +119,8 @@ void matmul_args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_matmul)->Apply(matmul_args)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
-// args: sequences, context per sequence, new tokens per sequence, F16 cache (0/1)
+// args: sequences, context per sequence, new tokens per sequence, F16 cache (0/1),
+// shared blocks (0/1)
 void BM_attention(benchmark::State& state) {
     const std::size_t seqs = std::size_t(state.range(0)), ctx = std::size_t(state.range(1)),
                       add = std::size_t(state.range(2));
@@ -142,9 +143,12 @@ void BM_attention(benchmark::State& state) {
     for (std::size_t i = 0; i < seqs * blocks_per; ++i) {
         table.push_back(std::int32_t(i));
     }
+    // arg 4 (optional): 1 = every sequence reads the first one's blocks (a
+    // shared prefix of the whole context, as a prompt group decoding together)
+    const bool shared = state.range(4) != 0;
     std::vector<rk::paged_seq> ps;
     for (std::size_t s = 0; s < seqs; ++s) {
-        ps.push_back({table.data() + s * blocks_per, ctx - add, add, s * add});
+        ps.push_back({table.data() + (shared ? 0 : s) * blocks_per, ctx - add, add, s * add});
     }
     std::vector<float> q(seqs * add * heads * hd, 0.1f), out(q.size());
     for (auto _ : state) {
@@ -160,10 +164,11 @@ void BM_attention(benchmark::State& state) {
         kv_bytes * double(seqs) * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_attention)
-    ->Args({8, 512, 1, 0})
-    ->Args({1, 512, 512, 0})
-    ->Args({8, 512, 1, 1})
-    ->Args({1, 512, 512, 1})
+    ->Args({8, 512, 1, 0, 0})
+    ->Args({1, 512, 512, 0, 0})
+    ->Args({8, 512, 1, 1, 0})
+    ->Args({1, 512, 512, 1, 0})
+    ->Args({8, 512, 1, 1, 1})
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime();
 
