@@ -69,7 +69,8 @@ void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs
 }
 
 // Work items of up to 32 query tokens x one KV head: the query block's
-// rows share one conversion of the keys and values they read.
+// rows share one conversion of the keys and values they read. Decode
+// tokens of models without GQA go two KV heads per item instead.
 void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs,
                      const void* k_arena, const void* v_arena, const kv_layout& layout,
                      std::size_t n_heads, const attention_options& opt) {
@@ -79,9 +80,13 @@ void paged_attention(const float* q, float* out, std::span<const paged_seq> seqs
     for (std::size_t s = 0; s < seqs.size(); ++s) {
         for (std::size_t t = 0; t < seqs[s].n_new; t += block) {
             const std::size_t nt = std::min(block, seqs[s].n_new - t);
-            for (std::size_t g = 0; g < layout.n_kv_heads; ++g) {
+            // A decode token without GQA reads its KV heads two at a time.
+            const bool pairs = nt == 1 && n_heads == layout.n_kv_heads;
+            for (std::size_t g = 0; g < layout.n_kv_heads;) {
+                const bool pair = pairs && g + 1 < layout.n_kv_heads;
                 items.push_back({std::uint32_t(s), std::uint32_t(t), std::uint32_t(nt),
-                                 std::uint32_t(g)});
+                                 std::uint32_t(g), pair});
+                g += pair ? 2 : 1;
             }
             work += nt * (seqs[s].n_past + t + nt) * layout.n_kv_heads;
         }

@@ -3,6 +3,7 @@
 // plans the work; kernels/detail/attention_body.hpp computes it).
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 
 #include "kernels/attention.hpp"
 #include "kernels/detail/exp_double.hpp"
@@ -21,9 +22,11 @@ struct attn_args {
 };
 
 /// Query tokens t0 .. t0 + nt - 1 of sequence `seq`, the query heads that
-/// read KV head kv_head.
+/// read KV head kv_head; pair: one decode token of a model without GQA
+/// against KV heads kv_head and kv_head + 1 (one pass over its tokens).
 struct attn_item {
     std::uint32_t seq, t0, nt, kv_head;
+    bool pair = false;
 };
 
 using attend_fn = void (*)(const attn_args& a, const attn_item* items, std::size_t count);

@@ -23,12 +23,52 @@
 // chain, 8 lanes in two or 1 lane in eight chains all give the order of the
 // kernels before these (and of ggml's dot products): 8 interleaved partial
 // sums, then a fixed tree.
+// W keys at once, every loop over keys and chains unrolled at compile time
+// so that the accumulators stay in registers (the general loop below keeps
+// them in memory); the same operations, in the same order, per key.
+template <class S, class E, std::size_t... I, std::size_t... M>
+void scores_full(const float* q, std::size_t hd, const E* keys, std::size_t stride, float* s,
+                 std::index_sequence<I...>, std::index_sequence<M...>) {
+    constexpr std::size_t W = S::width, C = S::chains;
+    const std::size_t full = hd / W, rest = hd % W;
+    typename S::vec acc[C][W];
+    const auto zero = [&](std::size_t m) { ((acc[m][I] = S::zero()), ...); };
+    (zero(M), ...);
+    const auto chunk = [&](std::size_t m, std::size_t c) { // chunk c into chain m = c % C
+        const auto qv = S::load(q + c * W);
+        ((acc[m][I] = S::fma(qv, S::load(keys + I * stride + c * W), acc[m][I])), ...);
+    };
+    std::size_t c = 0;
+    for (; c + C <= full; c += C) {
+        (chunk(M, c + M), ...);
+    }
+    for (; c < full; ++c) {
+        chunk(c % C, c);
+    }
+    if (rest != 0) {
+        const auto qv = S::load_n(q + full * W, rest);
+        const std::size_t m = full % C;
+        ((acc[m][I] = S::fma(qv, S::load_n(keys + I * stride + full * W, rest), acc[m][I])), ...);
+    }
+    for (std::size_t step = 1; step < C; step *= 2) { // ((a0 + a1) + (a2 + a3)) + ...
+        for (std::size_t m = 0; m + step < C; m += 2 * step) {
+            ((acc[m][I] = S::add(acc[m][I], acc[m + step][I])), ...);
+        }
+    }
+    S::store(s, S::reduce(acc[0]));
+}
+
 template <class S, class E>
 void scores(const float* q, std::size_t hd, const E* keys, std::size_t stride, std::size_t count,
             float* s) {
     constexpr std::size_t W = S::width, C = S::chains;
     const std::size_t full = hd / W, rest = hd % W;
-    for (std::size_t j0 = 0; j0 < count; j0 += W) {
+    std::size_t j0 = 0;
+    for (; j0 + W <= count; j0 += W) {
+        scores_full<S>(q, hd, keys + j0 * stride, stride, s + j0, std::make_index_sequence<W>(),
+                       std::make_index_sequence<C>());
+    }
+    for (; j0 < count; j0 += W) {
         const std::size_t nk = std::min(W, count - j0);
         typename S::vec acc[C][W];
         for (std::size_t i = 0; i < W; ++i) {
@@ -151,6 +191,54 @@ void accumulate2(const float* p0, const float* p1, const float* rows, std::size_
     }
 }
 
+// accumulate() for two outputs with rows of their own (two heads of the
+// same tokens): twice the independent FMA chains of one, each lane's chain
+// as accumulate() runs it.
+template <class S, int NG, class E>
+void accumulate_pair_rows(const float* pa, const float* pb, const E* ra, const E* rb,
+                          std::size_t stride, std::size_t count, std::size_t hd, std::size_t c0,
+                          float* oa, float* ob) {
+    constexpr std::size_t W = S::width;
+    typename S::vec a0[NG], a1[NG];
+    for (int c = 0; c < NG; ++c) {
+        a0[c] = S::load(oa + (c0 + std::size_t(c)) * W);
+        a1[c] = S::load(ob + (c0 + std::size_t(c)) * W);
+    }
+    const bool tail = (c0 + NG) * W > hd; // the last vector is partial
+    for (std::size_t j = 0; j < count; ++j) {
+        const auto pv0 = S::set1(pa[j]), pv1 = S::set1(pb[j]);
+        const E* x = ra + j * stride + c0 * W;
+        const E* y = rb + j * stride + c0 * W;
+        for (int c = 0; c < NG; ++c) {
+            const bool part = tail && c == NG - 1;
+            const std::size_t n = hd - (c0 + std::size_t(c)) * W;
+            a0[c] = S::fma(pv0, part ? S::load_n(x + c * W, n) : S::load(x + c * W), a0[c]);
+            a1[c] = S::fma(pv1, part ? S::load_n(y + c * W, n) : S::load(y + c * W), a1[c]);
+        }
+    }
+    for (int c = 0; c < NG; ++c) {
+        S::store(oa + (c0 + std::size_t(c)) * W, a0[c]);
+        S::store(ob + (c0 + std::size_t(c)) * W, a1[c]);
+    }
+}
+
+template <class S, class E>
+void accumulate_pair(const float* pa, const float* pb, const E* ra, const E* rb,
+                     std::size_t stride, std::size_t count, std::size_t hd, float* oa, float* ob) {
+    constexpr std::size_t W = S::width;
+    const std::size_t vecs = (hd + W - 1) / W;
+    std::size_t c0 = 0;
+    for (; c0 + 4 <= vecs; c0 += 4) {
+        accumulate_pair_rows<S, 4>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    }
+    switch (vecs - c0) {
+    case 3: return accumulate_pair_rows<S, 3>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    case 2: return accumulate_pair_rows<S, 2>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    case 1: return accumulate_pair_rows<S, 1>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    default: return;
+    }
+}
+
 // s (n) = exp(scale * cap(s) - max), in steps of W from s[0].
 template <class S> void softmax_exp(float* s, std::size_t n, const attention_options& opt) {
     constexpr std::size_t W = S::width;
@@ -199,23 +287,23 @@ void softmax_row(float* s, std::size_t n, const attention_options& opt, bool hal
     softmax_norm<S>(s, n, sum, half);
 }
 
-// softmax_row() of four rows, their key-order sums interleaved (four
-// independent chains instead of one, the same additions per row).
-template <class S>
-void softmax_rows4(float* const s[4], const std::size_t n[4], const attention_options& opt,
-                   bool half) {
-    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    for (int i = 0; i < 4; ++i) {
+// softmax_row() of N rows, their key-order sums interleaved (N independent
+// chains instead of one, the same additions per row).
+template <class S, std::size_t N>
+void softmax_rows(float* const s[N], const std::size_t n[N], const attention_options& opt,
+                  bool half) {
+    float sum[N] = {};
+    std::size_t common = n[0];
+    for (std::size_t i = 0; i < N; ++i) {
         softmax_exp<S>(s[i], n[i], opt);
+        common = std::min(common, n[i]);
     }
-    const std::size_t common = std::min(std::min(n[0], n[1]), std::min(n[2], n[3]));
     for (std::size_t j = 0; j < common; ++j) {
-        sum[0] += s[0][j];
-        sum[1] += s[1][j];
-        sum[2] += s[2][j];
-        sum[3] += s[3][j];
+        for (std::size_t i = 0; i < N; ++i) {
+            sum[i] += s[i][j];
+        }
     }
-    for (int i = 0; i < 4; ++i) {
+    for (std::size_t i = 0; i < N; ++i) {
         for (std::size_t j = common; j < n[i]; ++j) {
             sum[i] += s[i][j];
         }
@@ -337,7 +425,7 @@ void attend_shared(const attn_args& a, const attn_item& it, std::size_t lo, std:
         const std::size_t n[4] = {end_of(r4) - first_of(r4), end_of(r4 + 1) - first_of(r4 + 1),
                                   end_of(r4 + 2) - first_of(r4 + 2),
                                   end_of(r4 + 3) - first_of(r4 + 3)};
-        softmax_rows4<S>(p, n, a.opt, half);
+        softmax_rows<S, 4>(p, n, a.opt, half);
     }
     for (; r4 < rows; ++r4) {
         softmax_row<S>(row_scores(r4), end_of(r4) - first_of(r4), a.opt, half);
@@ -417,11 +505,59 @@ void attend_item(const attn_args& a, const attn_item& it, attn_scratch& sc) {
     std::copy_n(sc.o.data(), hd, a.out + ((seq.q_row + t) * a.n_heads + h) * hd);
 }
 
+// One query token of one sequence against KV heads h and h + 1, one query
+// head each (no GQA): a decode step's pair of items, read in place through
+// the block table in one pass for both heads (their rows are adjacent in
+// every token), each head's arithmetic that of attend_item().
+template <class S, class E>
+void attend_pair(const attn_args& a, const attn_item& it, attn_scratch& sc) {
+    constexpr std::size_t W = S::width;
+    constexpr bool half = std::is_same_v<E, std::uint16_t>;
+    const kv_layout& l = a.layout;
+    const paged_seq& seq = a.seqs[it.seq];
+    const std::size_t hd = l.head_dim, hp = (hd + W - 1) / W * W;
+    const std::size_t t = it.t0, h = it.kv_head;
+    const std::size_t n_ctx = seq.n_past + t + 1;
+    const std::size_t first =
+        a.opt.window != 0 && n_ctx > a.opt.window ? n_ctx - a.opt.window : 0;
+    const std::size_t n = n_ctx - first;
+    const kv_rows<E> keys{&seq, static_cast<const E*>(a.k_arena), &l, h};
+    const kv_rows<E> values{&seq, static_cast<const E*>(a.v_arena), &l, h};
+    sc.q.assign(2 * hp, 0.0f);
+    sc.o.assign(2 * hp, 0.0f);
+    sc.s.resize(2 * (n + W));
+    const float* qrow = a.q + ((seq.q_row + t) * a.n_heads + h) * hd;
+    load_query<S>(qrow, hd, half, sc.q.data());
+    load_query<S>(qrow + hd, hd, half, sc.q.data() + hp);
+    float* sa = sc.s.data();
+    float* sb = sc.s.data() + n + W;
+    keys.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t cnt) {
+        scores<S>(sc.q.data(), hd, row, st, cnt, sa + (j - first));
+        scores<S>(sc.q.data() + hp, hd, row + hd, st, cnt, sb + (j - first));
+    });
+    float* const p[2] = {sa, sb};
+    const std::size_t len[2] = {n, n};
+    softmax_rows<S, 2>(p, len, a.opt, half);
+    values.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t cnt) {
+        accumulate_pair<S>(sa + (j - first), sb + (j - first), row, row + hd, st, cnt, hd,
+                           sc.o.data(), sc.o.data() + hp);
+    });
+    float* out = a.out + ((seq.q_row + t) * a.n_heads + h) * hd;
+    std::copy_n(sc.o.data(), hd, out);
+    std::copy_n(sc.o.data() + hp, hd, out + hd);
+}
+
 template <class S>
 void attend_items(const attn_args& a, const attn_item* items, std::size_t count) {
     thread_local attn_scratch sc;
     for (std::size_t i = 0; i < count; ++i) {
-        if (a.layout.f16) {
+        if (items[i].pair) {
+            if (a.layout.f16) {
+                attend_pair<S, std::uint16_t>(a, items[i], sc);
+            } else {
+                attend_pair<S, float>(a, items[i], sc);
+            }
+        } else if (a.layout.f16) {
             attend_item<S, std::uint16_t>(a, items[i], sc);
         } else {
             attend_item<S, float>(a, items[i], sc);
