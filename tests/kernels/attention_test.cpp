@@ -259,14 +259,19 @@ TEST(paged_attention, prefill_rows_equal_single_decode_steps_bit_for_bit) {
     struct shape {
         std::size_t heads, kv_heads, hd, past, add, window;
         float cap;
+        std::size_t bs = 16;
     };
-    const shape shapes[] = {{4, 4, 64, 0, 150, 0, 0.0f}, {8, 2, 64, 37, 90, 0, 0.0f},
-                            {6, 3, 13, 5, 77, 0, 0.0f},  {4, 1, 24, 20, 70, 33, 0.0f},
-                            {4, 2, 40, 0, 67, 0, 2.5f},  {2, 2, 128, 100, 45, 60, 0.0f}};
+    // No GQA pairs KV heads in decode (odd counts leave one on its own);
+    // head sizes that are not whole vectors at every width; several key tiles.
+    const shape shapes[] = {{4, 4, 64, 0, 150, 0, 0.0f},      {8, 2, 64, 37, 90, 0, 0.0f},
+                            {6, 3, 13, 5, 77, 0, 0.0f},       {4, 1, 24, 20, 70, 33, 0.0f},
+                            {4, 2, 40, 0, 67, 0, 2.5f},       {2, 2, 128, 100, 45, 60, 0.0f},
+                            {3, 3, 13, 7, 60, 0, 0.0f, 7},    {5, 5, 40, 0, 70, 25, 2.5f},
+                            {4, 2, 24, 0, 300, 0, 0.0f, 7}};
     rk::test::isa_guard guard;
     for (bool f16 : {false, true}) {
         for (const auto& sh : shapes) {
-            const std::size_t bs = 16, ctx = sh.past + sh.add;
+            const std::size_t bs = sh.bs, ctx = sh.past + sh.add;
             rk::kv_layout layout{bs, sh.kv_heads, sh.hd, f16};
             std::vector<std::int32_t> table;
             for (std::size_t b = 0; b < (ctx + bs - 1) / bs; ++b) {
