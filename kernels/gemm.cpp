@@ -89,10 +89,9 @@ namespace {
 
 // K per pass: up to 1024 rows of a panel (64 KiB of F16) and of the input
 // block (AVX-512's 8 tiles of 12 rows: (96, 1024) F32, 384 KiB) stay in
-// L2 while the row tiles of the block stream past the panel. Measured on the 110M model's 512-token
-// prefill (bench/decode_batch_bench BM_prefill): 256 was 6-8% slower than
-// 768..4096 (the tile's C reloads and short input streams per call); 1024
-// keeps blocks for models whose rows are longer.
+// L2 while the row tiles of the block stream past the panel. On the 110M
+// model's 512-token prefill (bench/decode_batch_bench BM_prefill) 256 was
+// 6-8% slower than 768..4096; 1024 keeps blocks for longer rows.
 constexpr std::size_t k_block = 1024;
 constexpr std::size_t m_tiles = 8; // row tiles per input block
 

@@ -17,12 +17,6 @@
 // W; the output sums p_j v_j over keys j in order. So a token's attention is
 // bit-identical in prefill, in decode, under any chunking and in any batch.
 
-// Scores of `count` keys, rows `stride` elements apart: s[j] = q . key j.
-// Chunk c of W elements goes into accumulator c % S::chains, the chains are
-// added pairwise, then reduce()'s tree sums the lanes: 16 lanes in one
-// chain, 8 lanes in two or 1 lane in eight chains all give the order of the
-// kernels before these (and of ggml's dot products): 8 interleaved partial
-// sums, then a fixed tree.
 // W keys at once, every loop over keys and chains unrolled at compile time
 // so that the accumulators stay in registers (the general loop below keeps
 // them in memory); the same operations, in the same order, per key.
@@ -58,6 +52,12 @@ void scores_full(const float* q, std::size_t hd, const E* keys, std::size_t stri
     S::store(s, S::reduce(acc[0]));
 }
 
+// Scores of `count` keys, rows `stride` elements apart: s[j] = q . key j.
+// Chunk c of W elements goes into accumulator c % S::chains, the chains are
+// added pairwise, then reduce()'s tree sums the lanes: 16 lanes in one
+// chain, 8 lanes in two or 1 lane in eight chains all give the order of the
+// kernels before these (and of ggml's dot products): 8 interleaved partial
+// sums, then a fixed tree.
 template <class S, class E>
 void scores(const float* q, std::size_t hd, const E* keys, std::size_t stride, std::size_t count,
             float* s) {
@@ -146,58 +146,14 @@ void accumulate(const float* p, const E* rows, std::size_t stride, std::size_t c
     }
 }
 
-// Two outputs over the same rows: o0 += sum_j p0[j] v_j and o1 += sum_j
-// p1[j] v_j, j in order, each lane the chain accumulate() gives it; the
-// rows are read once for both. Rows are hp elements of F32, hp a multiple
-// of W (zero padded), so every vector is whole.
-template <class S, int NG>
-void accumulate2_rows(const float* p0, const float* p1, const float* rows, std::size_t stride,
-                      std::size_t count, std::size_t c0, float* o0, float* o1) {
-    constexpr std::size_t W = S::width;
-    typename S::vec a0[NG], a1[NG];
-    for (int c = 0; c < NG; ++c) {
-        a0[c] = S::load(o0 + (c0 + std::size_t(c)) * W);
-        a1[c] = S::load(o1 + (c0 + std::size_t(c)) * W);
-    }
-    for (std::size_t j = 0; j < count; ++j) {
-        const auto pv0 = S::set1(p0[j]), pv1 = S::set1(p1[j]);
-        const float* row = rows + j * stride + c0 * W;
-        for (int c = 0; c < NG; ++c) {
-            const auto v = S::load(row + c * W);
-            a0[c] = S::fma(pv0, v, a0[c]);
-            a1[c] = S::fma(pv1, v, a1[c]);
-        }
-    }
-    for (int c = 0; c < NG; ++c) {
-        S::store(o0 + (c0 + std::size_t(c)) * W, a0[c]);
-        S::store(o1 + (c0 + std::size_t(c)) * W, a1[c]);
-    }
-}
-
-template <class S>
-void accumulate2(const float* p0, const float* p1, const float* rows, std::size_t hp,
-                 std::size_t count, float* o0, float* o1) {
-    constexpr std::size_t W = S::width;
-    const std::size_t vecs = hp / W;
-    std::size_t c0 = 0;
-    for (; c0 + 4 <= vecs; c0 += 4) {
-        accumulate2_rows<S, 4>(p0, p1, rows, hp, count, c0, o0, o1);
-    }
-    switch (vecs - c0) {
-    case 3: return accumulate2_rows<S, 3>(p0, p1, rows, hp, count, c0, o0, o1);
-    case 2: return accumulate2_rows<S, 2>(p0, p1, rows, hp, count, c0, o0, o1);
-    case 1: return accumulate2_rows<S, 1>(p0, p1, rows, hp, count, c0, o0, o1);
-    default: return;
-    }
-}
-
-// accumulate() for two outputs with rows of their own (two heads of the
-// same tokens): twice the independent FMA chains of one, each lane's chain
-// as accumulate() runs it.
-template <class S, int NG, class E>
-void accumulate_pair_rows(const float* pa, const float* pb, const E* ra, const E* rb,
-                          std::size_t stride, std::size_t count, std::size_t hd, std::size_t c0,
-                          float* oa, float* ob) {
+// Two outputs at once, twice the independent FMA chains of accumulate():
+// oa += sum_j pa[j] ra_j and ob += sum_j pb[j] rb_j, j in order, each lane
+// the chain accumulate() gives it. Same: rb is ra (two queries over the
+// same value rows), each vector loaded once for both.
+template <class S, int NG, bool Same, class E>
+void accumulate_two_rows(const float* pa, const float* pb, const E* ra, const E* rb,
+                         std::size_t stride, std::size_t count, std::size_t hd, std::size_t c0,
+                         float* oa, float* ob) {
     constexpr std::size_t W = S::width;
     typename S::vec a0[NG], a1[NG];
     for (int c = 0; c < NG; ++c) {
@@ -205,15 +161,21 @@ void accumulate_pair_rows(const float* pa, const float* pb, const E* ra, const E
         a1[c] = S::load(ob + (c0 + std::size_t(c)) * W);
     }
     const bool tail = (c0 + NG) * W > hd; // the last vector is partial
+    const auto load = [&](const E* p, int c) {
+        return tail && c == NG - 1 ? S::load_n(p, hd - (c0 + std::size_t(c)) * W) : S::load(p);
+    };
     for (std::size_t j = 0; j < count; ++j) {
         const auto pv0 = S::set1(pa[j]), pv1 = S::set1(pb[j]);
         const E* x = ra + j * stride + c0 * W;
         const E* y = rb + j * stride + c0 * W;
         for (int c = 0; c < NG; ++c) {
-            const bool part = tail && c == NG - 1;
-            const std::size_t n = hd - (c0 + std::size_t(c)) * W;
-            a0[c] = S::fma(pv0, part ? S::load_n(x + c * W, n) : S::load(x + c * W), a0[c]);
-            a1[c] = S::fma(pv1, part ? S::load_n(y + c * W, n) : S::load(y + c * W), a1[c]);
+            const auto vx = load(x + c * W, c);
+            a0[c] = S::fma(pv0, vx, a0[c]);
+            if constexpr (Same) {
+                a1[c] = S::fma(pv1, vx, a1[c]);
+            } else {
+                a1[c] = S::fma(pv1, load(y + c * W, c), a1[c]);
+            }
         }
     }
     for (int c = 0; c < NG; ++c) {
@@ -222,19 +184,19 @@ void accumulate_pair_rows(const float* pa, const float* pb, const E* ra, const E
     }
 }
 
-template <class S, class E>
-void accumulate_pair(const float* pa, const float* pb, const E* ra, const E* rb,
-                     std::size_t stride, std::size_t count, std::size_t hd, float* oa, float* ob) {
+template <class S, bool Same, class E>
+void accumulate_two(const float* pa, const float* pb, const E* ra, const E* rb,
+                    std::size_t stride, std::size_t count, std::size_t hd, float* oa, float* ob) {
     constexpr std::size_t W = S::width;
     const std::size_t vecs = (hd + W - 1) / W;
     std::size_t c0 = 0;
     for (; c0 + 4 <= vecs; c0 += 4) {
-        accumulate_pair_rows<S, 4>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+        accumulate_two_rows<S, 4, Same>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
     }
     switch (vecs - c0) {
-    case 3: return accumulate_pair_rows<S, 3>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
-    case 2: return accumulate_pair_rows<S, 2>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
-    case 1: return accumulate_pair_rows<S, 1>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    case 3: return accumulate_two_rows<S, 3, Same>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    case 2: return accumulate_two_rows<S, 2, Same>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
+    case 1: return accumulate_two_rows<S, 1, Same>(pa, pb, ra, rb, stride, count, hd, c0, oa, ob);
     default: return;
     }
 }
@@ -350,6 +312,12 @@ void convert_rows(const kv_rows<E>& src, std::size_t lo, std::size_t hi, std::si
     });
 }
 
+// The first key a query sees when its context holds n_ctx tokens: all of
+// them, or the last `window` with a sliding window.
+inline std::size_t first_visible(const attention_options& opt, std::size_t n_ctx) {
+    return opt.window != 0 && n_ctx > opt.window ? n_ctx - opt.window : 0;
+}
+
 // A query row (hd) into q (hp, zeros after hd); with an F16 cache rounded
 // through IEEE half, as llama.cpp rounds Q for its F16 K matmul.
 template <class S> void load_query(const float* src, std::size_t hd, bool half, float* q) {
@@ -395,10 +363,7 @@ void attend_shared(const attn_args& a, const attn_item& it, std::size_t lo, std:
     const auto token = [&](std::size_t r) { return it.t0 + r / group; };
     const auto head = [&](std::size_t r) { return it.kv_head * group + r % group; };
     const auto end_of = [&](std::size_t r) { return seq.n_past + token(r) + 1; };
-    const auto first_of = [&](std::size_t r) {
-        const std::size_t n_ctx = end_of(r);
-        return a.opt.window != 0 && n_ctx > a.opt.window ? n_ctx - a.opt.window : 0;
-    };
+    const auto first_of = [&](std::size_t r) { return first_visible(a.opt, end_of(r)); };
     for (std::size_t r = 0; r < rows; ++r) {
         load_query<S>(a.q + ((seq.q_row + token(r)) * a.n_heads + head(r)) * hd, hd, half,
                       sc.q.data() + r * hp);
@@ -451,9 +416,10 @@ void attend_shared(const attn_args& a, const attn_item& it, std::size_t lo, std:
             }
             one(r, b0, b); // a row's keys before the common run, then the run, then after
             one(r + 1, b1, b);
-            accumulate2<S>(sc.s.data() + r * span + (b - lo),
-                           sc.s.data() + (r + 1) * span + (b - lo), sc.v.data() + (b - lo) * hp,
-                           hp, e - b, sc.o.data() + r * hp, sc.o.data() + (r + 1) * hp);
+            const float* v = sc.v.data() + (b - lo) * hp;
+            accumulate_two<S, true>(sc.s.data() + r * span + (b - lo),
+                                    sc.s.data() + (r + 1) * span + (b - lo), v, v, hp, e - b, hd,
+                                    sc.o.data() + r * hp, sc.o.data() + (r + 1) * hp);
             one(r, e, e0);
             one(r + 1, e, e1);
         }
@@ -476,10 +442,8 @@ void attend_item(const attn_args& a, const attn_item& it, attn_scratch& sc) {
     const paged_seq& seq = a.seqs[it.seq];
     const std::size_t hd = l.head_dim, hp = (hd + W - 1) / W * W;
     const std::size_t group = a.n_heads / l.n_kv_heads, rows = it.nt * group;
-    const auto first_key = [&](std::size_t n_ctx) {
-        return a.opt.window != 0 && n_ctx > a.opt.window ? n_ctx - a.opt.window : 0;
-    };
-    const std::size_t hi = seq.n_past + it.t0 + it.nt, lo = first_key(seq.n_past + it.t0 + 1);
+    const std::size_t hi = seq.n_past + it.t0 + it.nt;
+    const std::size_t lo = first_visible(a.opt, seq.n_past + it.t0 + 1);
     if (rows > 1) { // convert K/V once for all the rows
         attend_shared<S, E>(a, it, lo, hi, sc);
         return;
@@ -490,7 +454,7 @@ void attend_item(const attn_args& a, const attn_item& it, attn_scratch& sc) {
     sc.o.resize(hp);
     sc.s.resize(hi - lo + W);
     const std::size_t t = it.t0, h = it.kv_head;
-    const std::size_t n_ctx = seq.n_past + t + 1, first = first_key(n_ctx);
+    const std::size_t n_ctx = seq.n_past + t + 1, first = first_visible(a.opt, n_ctx);
     const float* qh = a.q + ((seq.q_row + t) * a.n_heads + h) * hd;
     load_query<S>(qh, hd, half, sc.q.data());
     float* s = sc.s.data();
@@ -517,9 +481,7 @@ void attend_pair(const attn_args& a, const attn_item& it, attn_scratch& sc) {
     const paged_seq& seq = a.seqs[it.seq];
     const std::size_t hd = l.head_dim, hp = (hd + W - 1) / W * W;
     const std::size_t t = it.t0, h = it.kv_head;
-    const std::size_t n_ctx = seq.n_past + t + 1;
-    const std::size_t first =
-        a.opt.window != 0 && n_ctx > a.opt.window ? n_ctx - a.opt.window : 0;
+    const std::size_t n_ctx = seq.n_past + t + 1, first = first_visible(a.opt, n_ctx);
     const std::size_t n = n_ctx - first;
     const kv_rows<E> keys{&seq, static_cast<const E*>(a.k_arena), &l, h};
     const kv_rows<E> values{&seq, static_cast<const E*>(a.v_arena), &l, h};
@@ -539,8 +501,8 @@ void attend_pair(const attn_args& a, const attn_item& it, attn_scratch& sc) {
     const std::size_t len[2] = {n, n};
     softmax_rows<S, 2>(p, len, a.opt, half);
     values.runs(first, n_ctx, [&](std::size_t j, const E* row, std::size_t st, std::size_t cnt) {
-        accumulate_pair<S>(sa + (j - first), sb + (j - first), row, row + hd, st, cnt, hd,
-                           sc.o.data(), sc.o.data() + hp);
+        accumulate_two<S, false>(sa + (j - first), sb + (j - first), row, row + hd, st, cnt, hd,
+                                 sc.o.data(), sc.o.data() + hp);
     });
     float* out = a.out + ((seq.q_row + t) * a.n_heads + h) * hd;
     std::copy_n(sc.o.data(), hd, out);
