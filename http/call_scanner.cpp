@@ -84,7 +84,11 @@ bool call_scanner::step(char c) {
         if (is_space(c)) {
             return true;
         }
-        in_args_ = std::find(arg_keys_.begin(), arg_keys_.end(), key_) != arg_keys_.end();
+        // A second arguments key is skipped, as a second "name" is: the text
+        // already streamed as arguments must stay a prefix of the result.
+        in_args_ = !args_seen_ &&
+                   std::find(arg_keys_.begin(), arg_keys_.end(), key_) != arg_keys_.end();
+        args_seen_ = args_seen_ || in_args_;
         begin_value(c);
         return state_ != state::failed;
     case state::value:

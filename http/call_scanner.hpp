@@ -4,7 +4,7 @@
 // and its arguments' text can be streamed before the object is complete.
 // Only the top level is interpreted: the name and the arguments value,
 // whose raw JSON text is the OpenAI `function.arguments` string; other keys
-// (Mistral's own "id") are skipped.
+// (Mistral's own "id") and repeats of the name or arguments key are skipped.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,7 +47,7 @@ class call_scanner {
     char kind_ = 0; // current value: '"' string, '{' object or array, 'p' primitive
     int depth_ = 0; // inside an object or array value
     bool in_string_ = false, escaped_ = false;
-    bool in_args_ = false;
+    bool in_args_ = false, args_seen_ = false;
     char args_kind_ = 0;
     std::string name_, args_;
 };

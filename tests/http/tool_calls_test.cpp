@@ -152,6 +152,12 @@ std::vector<row> table() {
          "<tool_call>{\"name\": \"f\", \"name\": \"g\", \"arguments\": {}}</tool_call>",
          "",
          {{"f", "{}"}}},
+        {"hermes: a second arguments key changes nothing",
+         F::hermes,
+         "<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1}, \"arguments\": \"x\"}"
+         "</tool_call>",
+         "",
+         {{"f", "{\"a\": 1}"}}},
         {"none: markers are plain text",
          F::none,
          "<tool_call>{\"name\": \"f\"}</tool_call>",
@@ -237,6 +243,30 @@ TEST(tool_calls, every_split_point_and_random_pieces_give_the_same_split) {
             expect_output(streamed(r.f, r.text, cuts), r, "random pieces");
         }
     }
+}
+
+// An unfinished call whose arguments key comes twice, the first value a
+// primitive and the second a string (found by fuzz_tool_calls): the
+// arguments streamed so far are the same text whole or in pieces.
+TEST(tool_calls, a_repeated_arguments_key_keeps_unfinished_arguments_split_invariant) {
+    const std::string text = "<tool_call>\n{\"name\": \"f\", \"arguments\": 7, \"ar\": \"f\", "
+                             "\"arguments\": \"f\", \"argu";
+    const auto whole = rh::parse_tool_calls(tool_format::hermes, text);
+    ASSERT_EQ(whole.calls.size(), 1u);
+    EXPECT_EQ(whole.calls[0].name, "f");
+    EXPECT_EQ(whole.calls[0].arguments, "7");
+    EXPECT_FALSE(whole.calls[0].complete);
+    std::vector<std::size_t> bytes;
+    for (std::size_t cut = 1; cut < text.size(); ++cut) {
+        bytes.push_back(cut);
+        const auto part = streamed(tool_format::hermes, text, {cut});
+        ASSERT_EQ(part.calls.size(), 1u) << cut;
+        EXPECT_EQ(part.calls[0].arguments, whole.calls[0].arguments) << "split at " << cut;
+        EXPECT_EQ(part.content, whole.content) << cut;
+    }
+    const auto each = streamed(tool_format::hermes, text, bytes);
+    ASSERT_EQ(each.calls.size(), 1u);
+    EXPECT_EQ(each.calls[0].arguments, whole.calls[0].arguments);
 }
 
 TEST(tool_calls, content_streams_before_the_call_and_held_text_only_near_a_marker) {
