@@ -1,6 +1,8 @@
 #include "kernels/matmul.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cassert>
 #include <vector>
 
 #include "kernels/cpu.hpp"
@@ -44,7 +46,9 @@ namespace detail {
 // Quantized weights: every input row is quantized once to the activation
 // blocks of the weight type, then each output is one integer dot product
 // of a weight row with an input row. Tiles of 16 weight rows stay in L1
-// while the input rows stream past them. An output depends only on its
+// while the input rows stream past them; where the level has a tile kernel
+// (Q8_0 and Q4_0 with AVX-512 VNNI), 4 x 4 blocks of weight and input rows
+// go through it, with the same result per output as the row kernel. An output depends only on its
 // weight row and its input row, so results are batch invariant. Several
 // weights sharing the input run in one parallel loop (fewer wake-ups of the
 // worker threads, which dominate a decode step of a small model).
@@ -67,6 +71,26 @@ void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul
             total += n * bytes[a];
         }
     }
+    // The tile kernels' data per input row, one region per weight type with tiles.
+    struct prep_region {
+        dtype type;
+        std::size_t offset, bytes;
+    };
+    std::array<prep_region, 4> preps{};
+    std::size_t prep_count = 0;
+    if (n >= qtile_a) {
+        for (const auto& j : jobs) {
+            const dtype t = j.w->type;
+            if (qtile_kernel(t, level) == nullptr ||
+                std::any_of(preps.begin(), preps.begin() + std::ptrdiff_t(prep_count),
+                            [&](const prep_region& p) { return p.type == t; })) {
+                continue;
+            }
+            assert(prep_count < preps.size());
+            preps[prep_count++] = {t, total, qtile_prep_bytes(t, k)};
+            total += n * qtile_prep_bytes(t, k);
+        }
+    }
     scratch.resize(total);
     unsigned char* const base = scratch.data();
     for (int a = 0; a < kinds; ++a) {
@@ -77,6 +101,13 @@ void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul
             0, n, std::max<std::size_t>(1, (1u << 16) / k), [&](std::size_t b, std::size_t e) {
                 for (std::size_t r = b; r < e; ++r) {
                     quantize_activations(of_kind[a], x + r * k, k, base + offset[a] + r * bytes[a]);
+                }
+                for (std::size_t p = 0; p < prep_count; ++p) {
+                    const dtype t = preps[p].type;
+                    if (activation_kind(t) == a) {
+                        qtile_prepare(t, base + offset[a] + b * bytes[a], bytes[a], e - b, k,
+                                      base + preps[p].offset + b * preps[p].bytes, preps[p].bytes);
+                    }
                 }
             });
     }
@@ -106,14 +137,31 @@ void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul
             const std::size_t stride = row_bytes(w.type, k);
             const auto* wdata = static_cast<const unsigned char*>(w.data);
             const std::size_t o0 = (t - first_tile[jb]) * tile, o1 = std::min(w.rows, o0 + tile);
+            const qtile_fn tile_dot = qtile_kernel(w.type, level);
+            const prep_region* prep = nullptr;
+            for (std::size_t p = 0; p < prep_count; ++p) {
+                prep = preps[p].type == w.type ? &preps[p] : prep;
+            }
+            float* const y = jobs[jb].y;
             // Up to four input rows per weight row: the weight is unpacked once for them.
+            // Where a tile kernel exists, whole tiles of weight and input rows go through it
+            // (the same result per output as the row kernel).
             float out[qdot_max_rows];
+            static_assert(qtile_a == qdot_max_rows);
             for (std::size_t r = 0; r < n; r += qdot_max_rows) {
                 const std::size_t m = std::min(qdot_max_rows, n - r);
-                for (std::size_t o = o0; o < o1; ++o) {
+                std::size_t o = o0;
+                if (prep != nullptr && m == qtile_a) {
+                    for (; o + qtile_w <= o1; o += qtile_w) {
+                        tile_dot(wdata + o * stride, stride, act + r * bytes[a], bytes[a],
+                                 base + prep->offset + r * prep->bytes, prep->bytes, k,
+                                 y + r * w.rows + o, w.rows);
+                    }
+                }
+                for (; o < o1; ++o) {
                     dot(wdata + o * stride, act + r * bytes[a], bytes[a], m, k, out);
                     for (std::size_t i = 0; i < m; ++i) {
-                        jobs[jb].y[(r + i) * w.rows + o] = out[i];
+                        y[(r + i) * w.rows + o] = out[i];
                     }
                 }
             }

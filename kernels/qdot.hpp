@@ -35,9 +35,37 @@ inline constexpr std::size_t qdot_max_rows = 4;
 /// reference where a level has no kernel for w).
 qdot_fn qdot_kernel(dtype w, isa i);
 
+/// A tile: qtile_w weight rows `w_stride` bytes apart against qtile_a
+/// quantized activation rows `a_stride` bytes apart, out[r * out_stride + j]
+/// = the dot of weight row j with activation row r. `prep` holds what
+/// qtile_prepare made of the same activation rows, `prep_stride` bytes per
+/// row. Every output equals, bit for bit, what qdot_kernel(w, i) gives for
+/// that pair, so a matmul may use tiles wherever they fit and row kernels
+/// elsewhere and stay batch invariant.
+using qtile_fn = void (*)(const void* w, std::size_t w_stride, const void* a, std::size_t a_stride,
+                          const void* prep, std::size_t prep_stride, std::size_t n, float* out,
+                          std::size_t out_stride);
+inline constexpr std::size_t qtile_w = 4, qtile_a = 4;
+
+/// The tile kernel for weight type w at level i, or nullptr where there is
+/// none (today: Q8_0 and Q4_0 on AVX-512 CPUs with VNNI).
+qtile_fn qtile_kernel(dtype w, isa i);
+
+/// Bytes per activation row of n elements that the tiles of weight type w
+/// need besides the quantized row (per-block corrections and scales).
+std::size_t qtile_prep_bytes(dtype w, std::size_t n);
+/// Fills `rows` rows of that data (`prep_stride` bytes apart) from quantized
+/// activation rows `a_stride` bytes apart. Only where qtile_kernel(w, i) is
+/// not null.
+void qtile_prepare(dtype w, const void* a, std::size_t a_stride, std::size_t rows, std::size_t n,
+                   void* prep, std::size_t prep_stride);
+
 namespace detail {
 qdot_fn qdot_reference(dtype w);
-qdot_fn qdot_avx2(dtype w); // nullptr where there is no AVX2 kernel
+qdot_fn qdot_avx2(dtype w);     // nullptr where there is no AVX2 kernel
+qtile_fn qtile_avx512(dtype w); // nullptr without VNNI or a kernel for w
+void qtile_prepare_avx512(dtype w, const void* a, std::size_t a_stride, std::size_t rows,
+                          std::size_t n, void* prep, std::size_t prep_stride);
 } // namespace detail
 
 } // namespace radixrt::kernels

@@ -6,6 +6,7 @@
 //   K:      sum_b d_a (d_w sum_s sc_s sum_i q_w q_a - dmin_w sum_s m_s bsum_s)
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "kernels/qdot.hpp"
@@ -323,12 +324,26 @@ qdot_fn qdot_reference(dtype w) {
 } // namespace detail
 
 qdot_fn qdot_kernel(dtype w, isa i) {
-    if (i != isa::scalar) { // AVX-512 machines run the AVX2 kernels (see docs/PERFORMANCE.md)
+    if (i != isa::scalar) { // AVX-512 machines run the AVX2 kernels, and tiles (qtile_kernel)
         if (auto f = detail::qdot_avx2(w)) {
             return f;
         }
     }
     return detail::qdot_reference(w);
+}
+
+qtile_fn qtile_kernel(dtype w, isa i) {
+    // The tiles equal the AVX2 row kernels, which the AVX-512 level runs.
+    return i == isa::avx512 ? detail::qtile_avx512(w) : nullptr;
+}
+
+std::size_t qtile_prep_bytes(dtype, std::size_t n) {
+    return n / 32 * (8 * sizeof(std::int32_t) + sizeof(float));
+}
+
+void qtile_prepare(dtype w, const void* a, std::size_t a_stride, std::size_t rows, std::size_t n,
+                   void* prep, std::size_t prep_stride) {
+    detail::qtile_prepare_avx512(w, a, a_stride, rows, n, prep, prep_stride);
 }
 
 } // namespace radixrt::kernels

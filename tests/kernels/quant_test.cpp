@@ -234,3 +234,61 @@ TEST(quant, matmul_every_level_on_odd_shapes) {
         }
     }
 }
+
+// A tile of weight rows against activation rows gives every pair the same
+// float, bit for bit, as the row kernel of the same level: that is what lets
+// matmul mix tiles and rows and stay batch invariant. The weights are raw
+// random bytes, so Q8_0 covers -128 and Q4_0 every nibble; the activations
+// come from the quantizer (never -128).
+TEST(quant, tiles_equal_the_row_kernel_bit_for_bit) {
+    bool any = false;
+    for (auto t : {rk::dtype::q8_0, rk::dtype::q4_0}) {
+        for (auto level : rk::test::supported_levels()) {
+            const rk::qtile_fn tile = rk::qtile_kernel(t, level);
+            if (tile == nullptr) {
+                continue;
+            }
+            any = true;
+            for (std::size_t n : {32u, 256u, 768u, 2816u}) {
+                std::mt19937 g{unsigned(n)};
+                const std::size_t wb = rk::row_bytes(t, n), ab = rk::activation_row_bytes(t, n);
+                const std::size_t pb = rk::qtile_prep_bytes(t, n);
+                std::vector<unsigned char> w(rk::qtile_w * wb);
+                for (auto& b : w) {
+                    b = static_cast<unsigned char>(g());
+                }
+                for (std::size_t r = 0; r < rk::qtile_w; ++r) { // finite scales: F16 0.001..0.06
+                    for (std::size_t i = 0; i < n / 32; ++i) {
+                        const std::uint16_t d = std::uint16_t(0x1400 + g() % 0x1000);
+                        std::memcpy(w.data() + r * wb + i * rk::block_bytes(t), &d, 2);
+                    }
+                }
+                std::vector<char> a(rk::qtile_a * ab);
+                for (std::size_t r = 0; r < rk::qtile_a; ++r) {
+                    const auto x = random_values(n, unsigned(n + r), 3.0f);
+                    rk::quantize_activations(t, x.data(), n, a.data() + r * ab);
+                }
+                std::vector<unsigned char> prep(rk::qtile_a * pb);
+                rk::qtile_prepare(t, a.data(), ab, rk::qtile_a, n, prep.data(), pb);
+                const std::size_t out_stride = rk::qtile_w + 3;
+                std::vector<float> got(rk::qtile_a * out_stride, -1.0f);
+                tile(w.data(), wb, a.data(), ab, prep.data(), pb, n, got.data(), out_stride);
+                for (std::size_t r = 0; r < rk::qtile_a; ++r) {
+                    for (std::size_t j = 0; j < rk::qtile_w; ++j) {
+                        float want;
+                        rk::qdot_kernel(t, level)(w.data() + j * wb, a.data() + r * ab, 0, 1, n,
+                                                  &want);
+                        ASSERT_EQ(got[r * out_stride + j], want)
+                            << rk::dtype_name(t) << " n=" << n << " row " << r << " weight " << j;
+                    }
+                    for (std::size_t j = rk::qtile_w; j < out_stride; ++j) {
+                        ASSERT_EQ(got[r * out_stride + j], -1.0f) << "wrote past the tile";
+                    }
+                }
+            }
+        }
+    }
+    if (!any) {
+        GTEST_SKIP() << "no tile kernel on this CPU";
+    }
+}
