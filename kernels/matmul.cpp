@@ -100,7 +100,8 @@ void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul
         parallel_for(
             0, n, std::max<std::size_t>(1, (1u << 16) / k), [&](std::size_t b, std::size_t e) {
                 for (std::size_t r = b; r < e; ++r) {
-                    quantize_activations(of_kind[a], x + r * k, k, base + offset[a] + r * bytes[a]);
+                    quantize_activations(of_kind[a], x + r * k, k, base + offset[a] + r * bytes[a],
+                                         level);
                 }
                 for (std::size_t p = 0; p < prep_count; ++p) {
                     const dtype t = preps[p].type;

@@ -22,7 +22,9 @@ std::size_t activation_row_bytes(dtype w, std::size_t n);
 /// type w, as llama.cpp does on x86: Q8_0/Q8_1 with d = max|x| / 127 and
 /// q = round-half-even(x * 127 / max|x|); Q8_K with d = max / -127 (the
 /// signed value of largest magnitude) and per-16 sums.
+/// The same bytes at every ISA level; this one runs at active_isa().
 void quantize_activations(dtype w, const float* x, std::size_t n, void* out);
+void quantize_activations(dtype w, const float* x, std::size_t n, void* out, isa level);
 
 /// out[r] = sum_i w_i * x_ri over n elements, for one weight row and `rows`
 /// (1..qdot_max_rows) quantized activation rows `a_stride` bytes apart. A row's result
@@ -63,6 +65,7 @@ void qtile_prepare(dtype w, const void* a, std::size_t a_stride, std::size_t row
 namespace detail {
 qdot_fn qdot_reference(dtype w);
 qdot_fn qdot_avx2(dtype w);     // nullptr where there is no AVX2 kernel
+void quantize_activations_avx2(dtype w, const float* x, std::size_t n, void* out);
 qtile_fn qtile_avx512(dtype w); // nullptr without VNNI or a kernel for w
 void qtile_prepare_avx512(dtype w, const void* a, std::size_t a_stride, std::size_t rows,
                           std::size_t n, void* prep, std::size_t prep_stride);

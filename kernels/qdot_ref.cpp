@@ -282,6 +282,13 @@ std::size_t activation_row_bytes(dtype w, std::size_t n) {
 }
 
 void quantize_activations(dtype w, const float* x, std::size_t n, void* out) {
+    quantize_activations(w, x, n, out, active_isa());
+}
+
+void quantize_activations(dtype w, const float* x, std::size_t n, void* out, isa level) {
+    if (level != isa::scalar) {
+        return detail::quantize_activations_avx2(w, x, n, out);
+    }
     switch (act_of(w)) {
     case act::q8_0:
         return quantize_q8_legacy(x, n / 32, static_cast<block_q8_0*>(out));

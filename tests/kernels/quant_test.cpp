@@ -1,5 +1,6 @@
 #include "kernels/qdot.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -290,5 +291,43 @@ TEST(quant, tiles_equal_the_row_kernel_bit_for_bit) {
     }
     if (!any) {
         GTEST_SKIP() << "no tile kernel on this CPU";
+    }
+}
+
+// The activation quantizer writes the same bytes at every level as at the
+// scalar level (its definition): random rows, rows whose scaled values fall
+// exactly on halves (amax 127, so the scale is 1 and ties must go to even),
+// zeros, a lone large value of either sign, and equal magnitudes of both
+// signs (Q8_K takes the first).
+TEST(quant, activations_are_the_same_bytes_at_every_level) {
+    std::vector<std::vector<float>> rows;
+    for (unsigned seed = 0; seed < 4; ++seed) {
+        rows.push_back(random_values(512, seed + 100, seed + 0.5f));
+    }
+    std::vector<float> halves(512), zeros(512, 0.0f), lone(512, 0.001f), both(512, 0.5f);
+    for (std::size_t i = 0; i < halves.size(); ++i) {
+        halves[i] = i % 32 == 0 ? 127.0f : float(int(i % 61) - 30) + 0.5f;
+    }
+    lone[37] = -9.0f;
+    lone[300] = 9.0f;
+    both[5] = 4.0f;
+    both[6] = -4.0f;
+    both[260] = -4.0f;
+    both[261] = 4.0f;
+    rows.insert(rows.end(), {halves, zeros, lone, both});
+    rk::test::isa_guard guard;
+    for (auto t : {rk::dtype::q8_0, rk::dtype::q4_1, rk::dtype::q4_k}) {
+        for (const auto& x : rows) {
+            std::vector<char> want(rk::activation_row_bytes(t, x.size()));
+            rk::quantize_activations(t, x.data(), x.size(), want.data(), rk::isa::scalar);
+            for (auto level : rk::test::supported_levels()) {
+                std::vector<char> got(want.size(), 0x55);
+                rk::quantize_activations(t, x.data(), x.size(), got.data(), level);
+                const auto diff = std::mismatch(got.begin(), got.end(), want.begin());
+                ASSERT_TRUE(diff.first == got.end())
+                    << rk::dtype_name(t) << " isa " << rk::isa_name(level) << " row starting "
+                    << x[0] << ": byte " << (diff.first - got.begin()) << " differs";
+            }
+        }
     }
 }
