@@ -64,8 +64,9 @@ void qtile_prepare(dtype w, const void* a, std::size_t a_stride, std::size_t row
 
 namespace detail {
 qdot_fn qdot_reference(dtype w);
-qdot_fn qdot_avx2(dtype w);     // nullptr where there is no AVX2 kernel
+qdot_fn qdot_avx2(dtype w); // nullptr where there is no AVX2 kernel
 void quantize_activations_avx2(dtype w, const float* x, std::size_t n, void* out);
+qdot_fn qdot_avx512(dtype w);   // nullptr without VNNI or a kernel for w
 qtile_fn qtile_avx512(dtype w); // nullptr without VNNI or a kernel for w
 void qtile_prepare_avx512(dtype w, const void* a, std::size_t a_stride, std::size_t rows,
                           std::size_t n, void* prep, std::size_t prep_stride);

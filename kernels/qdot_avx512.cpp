@@ -1,11 +1,13 @@
-// Tiles of Q8_0 / Q4_0 integer dot products with AVX-512 VNNI (vpdpbusd on
-// 256-bit vectors): kernels::qtile_w weight rows against qtile_a activation
-// rows, every weight and activation block loaded once per tile. Each output
-// is computed exactly as the AVX2 row kernel computes it (qdot_avx2.cpp):
-// eight int32 partial sums per block, lane l the products 4l..4l+3, then
-// acc = fma(dw * da, float(sum), acc) per block and the same lane-sum tree.
-// So a row's result is the same bit for bit whether a tile or the row
-// kernel computes it, and matmul stays batch invariant.
+// AVX-512 VNNI integer dot products. The row kernels are the AVX2 ones
+// (kernels/detail/qdot_rows_x86.hpp) with the byte products' widening and
+// summing fused into vpdpbusd / vpdpwssd. The Q8_0 / Q4_0 tiles take
+// kernels::qtile_w weight rows against qtile_a activation rows, every weight
+// and activation block loaded once per tile. Each output of a tile is
+// computed exactly as the row kernel computes it: eight int32 partial sums
+// per block, lane l the products 4l..4l+3, then acc = fma(dw * da,
+// float(sum), acc) per block and the same lane-sum tree. So a row's result
+// is the same bit for bit whether a tile or the row kernel computes it, and
+// matmul stays batch invariant.
 //
 // vpdpbusd multiplies unsigned by signed bytes. The weights are made
 // unsigned (Q8_0: q + 128, xor 0x80; Q4_0: its nibbles, q + 8) and the
@@ -16,6 +18,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstring>
 #include <type_traits>
 
 #include "kernels/qdot.hpp"
@@ -34,17 +37,8 @@ namespace radixrt::kernels {
 
 namespace {
 
-inline float h2f(std::uint16_t h) {
-    return _cvtsh_ss(h);
-}
-
-// The AVX2 kernel's lane-sum tree.
-inline float hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
+constexpr bool use_vnni = true;
+#include "kernels/detail/qdot_rows_x86.hpp"
 
 template <bool Four> using weight_block = std::conditional_t<Four, block_q4_0, block_q8_0>;
 
@@ -112,16 +106,40 @@ void tile(const void* wv, std::size_t w_stride, const void* av, std::size_t a_st
 
 static_assert(qtile_w == 4 && qtile_a == 4);
 
-} // namespace
-
-namespace detail {
-
-qtile_fn qtile_avx512(dtype w) {
+bool cpu_has_vnni() {
     static const bool vnni = [] {
         __builtin_cpu_init();
         return __builtin_cpu_supports("avx512vnni") != 0;
     }();
-    if (!vnni) {
+    return vnni;
+}
+
+} // namespace
+
+namespace detail {
+
+qdot_fn qdot_avx512(dtype w) {
+    if (!cpu_has_vnni()) {
+        return nullptr;
+    }
+    switch (w) {
+    case dtype::q8_0:
+        return by_rows<q8_0_rows>;
+    case dtype::q4_0:
+        return by_rows<q4_0_rows>;
+    case dtype::q4_k:
+        return by_rows<q4_k_rows>;
+    case dtype::q5_k:
+        return by_rows<q5_k_rows>;
+    case dtype::q6_k:
+        return by_rows<q6_k_rows>;
+    default:
+        return nullptr;
+    }
+}
+
+qtile_fn qtile_avx512(dtype w) {
+    if (!cpu_has_vnni()) {
         return nullptr;
     }
     switch (w) {

@@ -331,7 +331,12 @@ qdot_fn qdot_reference(dtype w) {
 } // namespace detail
 
 qdot_fn qdot_kernel(dtype w, isa i) {
-    if (i != isa::scalar) { // AVX-512 machines run the AVX2 kernels, and tiles (qtile_kernel)
+    if (i == isa::avx512) { // with VNNI: the AVX2 kernels' arithmetic, fused instructions
+        if (auto f = detail::qdot_avx512(w)) {
+            return f;
+        }
+    }
+    if (i != isa::scalar) {
         if (auto f = detail::qdot_avx2(w)) {
             return f;
         }
@@ -340,7 +345,7 @@ qdot_fn qdot_kernel(dtype w, isa i) {
 }
 
 qtile_fn qtile_kernel(dtype w, isa i) {
-    // The tiles equal the AVX2 row kernels, which the AVX-512 level runs.
+    // The tiles equal the level's row kernels.
     return i == isa::avx512 ? detail::qtile_avx512(w) : nullptr;
 }
 

@@ -331,3 +331,33 @@ TEST(quant, activations_are_the_same_bytes_at_every_level) {
         }
     }
 }
+
+// The AVX-512 level's row kernels fuse the AVX2 kernels' byte products with
+// VNNI; their int32 sums are exact either way, so every float is the same.
+TEST(quant, vnni_rows_equal_the_avx2_rows_bit_for_bit) {
+    if (!rk::isa_supported(rk::isa::avx512) ||
+        rk::qdot_kernel(rk::dtype::q8_0, rk::isa::avx512) ==
+            rk::qdot_kernel(rk::dtype::q8_0, rk::isa::avx2)) {
+        GTEST_SKIP() << "no VNNI row kernels on this CPU";
+    }
+    for (auto t : quantized) {
+        for (std::size_t n : {256u, 768u, 2816u}) {
+            const auto wq = quantize(t, random_values(n, unsigned(n) + 1, 0.5f));
+            const std::size_t ab = rk::activation_row_bytes(t, n);
+            std::vector<char> a(rk::qdot_max_rows * ab);
+            for (std::size_t r = 0; r < rk::qdot_max_rows; ++r) {
+                const auto x = random_values(n, unsigned(n + r) + 2, 3.0f);
+                rk::quantize_activations(t, x.data(), n, a.data() + r * ab);
+            }
+            for (std::size_t rows = 1; rows <= rk::qdot_max_rows; ++rows) {
+                float want[rk::qdot_max_rows], got[rk::qdot_max_rows];
+                rk::qdot_kernel(t, rk::isa::avx2)(wq.data(), a.data(), ab, rows, n, want);
+                rk::qdot_kernel(t, rk::isa::avx512)(wq.data(), a.data(), ab, rows, n, got);
+                for (std::size_t r = 0; r < rows; ++r) {
+                    ASSERT_EQ(got[r], want[r])
+                        << rk::dtype_name(t) << " n=" << n << " rows=" << rows;
+                }
+            }
+        }
+    }
+}
