@@ -18,6 +18,7 @@ namespace radixrt::kernels::detail {
 namespace {
 
 constexpr std::size_t max_rows = 6;
+constexpr std::size_t prefetch_distance = 2048; // bytes of panel ahead of the loads
 
 // Eight weights of a panel row from element i, as F32.
 template <dtype T> inline __m256 load8(const void* b, std::size_t i) {
@@ -44,7 +45,16 @@ void half_tile(const float* a, std::size_t lda, const void* b, std::size_t kc, f
         c0[i] = _mm256_loadu_ps(c + i * ldc + h * 16);
         c1[i] = _mm256_loadu_ps(c + i * ldc + h * 16 + 8);
     }
+    constexpr std::size_t row_bytes = panel_width * (T == dtype::f32 ? 4 : 2);
+    const char* ahead = static_cast<const char*>(b) + prefetch_distance;
     for (std::size_t k = 0; k < kc; ++k) {
+        // As in gemm_avx512.cpp: the first half's pass prefetches whole panel rows.
+        if (h == 0) {
+            _mm_prefetch(ahead + k * row_bytes, _MM_HINT_T0);
+            if constexpr (row_bytes > 64) {
+                _mm_prefetch(ahead + k * row_bytes + 64, _MM_HINT_T0);
+            }
+        }
         const __m256 b0 = load8<T>(b, k * panel_width + h * 16);
         const __m256 b1 = load8<T>(b, k * panel_width + h * 16 + 8);
         for (int i = 0; i < R; ++i) {

@@ -29,6 +29,7 @@ namespace radixrt::kernels::detail {
 namespace {
 
 constexpr std::size_t max_rows = 12;
+constexpr std::size_t prefetch_distance = 2048; // bytes of panel ahead of the loads
 
 // Sixteen weights of a panel row from element i, as F32.
 template <dtype T> inline __m512 load16(const void* b, std::size_t i) {
@@ -55,7 +56,15 @@ void tile(const float* a, std::size_t lda, const void* b, std::size_t kc, float*
         c0[i] = _mm512_loadu_ps(c + i * ldc);
         c1[i] = _mm512_loadu_ps(c + i * ldc + 16);
     }
+    constexpr std::size_t row_bytes = panel_width * (T == dtype::f32 ? 4 : 2);
+    const char* ahead = static_cast<const char*>(b) + prefetch_distance;
     for (std::size_t k = 0; k < kc; ++k) {
+        // Weights stream from DRAM in decode; the hardware prefetcher alone
+        // leaves the FMAs waiting (prefetches past the panel are harmless).
+        _mm_prefetch(ahead + k * row_bytes, _MM_HINT_T0);
+        if constexpr (row_bytes > 64) {
+            _mm_prefetch(ahead + k * row_bytes + 64, _MM_HINT_T0);
+        }
         const __m512 b0 = load16<T>(b, k * panel_width);
         const __m512 b1 = load16<T>(b, k * panel_width + 16);
         for (int i = 0; i < R; ++i) {
