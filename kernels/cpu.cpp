@@ -56,7 +56,8 @@ isa active_isa() {
 }
 
 bool isa_supported(isa i) {
-    return int(i) <= int(best_supported());
+    static const isa best = best_supported(); // CPUID is slow in a VM: once
+    return int(i) <= int(best);
 }
 
 void set_isa(isa i) {

@@ -43,6 +43,14 @@ void matmul_many(const float* x, std::size_t n, std::span<const matmul_job> jobs
 
 namespace detail {
 
+namespace {
+// Regions of the scratch start at multiples of 64 bytes: the prep data holds
+// floats and int32s, and the activation blocks before it are 34 or 36 bytes.
+std::size_t align_up(std::size_t bytes) {
+    return (bytes + 63) / 64 * 64;
+}
+} // namespace
+
 // Quantized weights: every input row is quantized once to the activation
 // blocks of the weight type, then each output is one integer dot product
 // of a weight row with an input row. Tiles of 16 weight rows stay in L1
@@ -68,7 +76,7 @@ void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul
             bytes[a] = activation_row_bytes(j.w->type, k);
             of_kind[a] = j.w->type;
             offset[a] = total;
-            total += n * bytes[a];
+            total = align_up(total + n * bytes[a]);
         }
     }
     // The tile kernels' data per input row, one region per weight type with tiles.
@@ -88,7 +96,7 @@ void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul
             }
             assert(prep_count < preps.size());
             preps[prep_count++] = {t, total, qtile_prep_bytes(t, k)};
-            total += n * qtile_prep_bytes(t, k);
+            total = align_up(total + n * qtile_prep_bytes(t, k));
         }
     }
     scratch.resize(total);

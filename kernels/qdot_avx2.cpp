@@ -1,7 +1,9 @@
 // AVX2 integer dot products for the hot weight types (Q4_0, Q8_0, Q4_K,
 // Q5_K, Q6_K): unsigned-by-signed byte products with maddubs, scaled and
 // widened with madd, eight int32 partial sums per block converted once and
-// accumulated in an eight-lane float vector. Only entered after
+// accumulated in an eight-lane float vector (the bodies are in
+// kernels/detail/qdot_rows_x86.hpp). Also the activation quantizers, the
+// same bytes as the scalar definitions in qdot_ref.cpp. Only entered after
 // kernels::active_isa() has checked the CPU (the target pragma below gives
 // every function here AVX2 + FMA; headers come first).
 #include <immintrin.h>
@@ -44,18 +46,23 @@ inline float max_abs(const float* x, int n) {
     return _mm_cvtss_f32(h);
 }
 
-// 32 floats times s, rounded half to even, to 32 int8 (in range by construction); Clamp
-// caps at 127 first, as the Q8_K quantizer does.
+// 32 floats times s, rounded half to even, to 32 int8; NaN products give 0
+// (as round_q in qdot_ref.cpp), and the scale keeps every other product
+// within [-127, 127] (plus rounding). Clamp caps at 127 first, as the Q8_K
+// quantizer does.
 template <bool Clamp> inline __m256i round_to_bytes(const float* x, __m256 s) {
     __m256i q[4];
     for (int k = 0; k < 4; ++k) {
-        q[k] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), s),
-                                                  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(x + 8 * k), s);
+        v = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+        q[k] =
+            _mm256_cvtps_epi32(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
         if constexpr (Clamp) {
             q[k] = _mm256_min_epi32(q[k], _mm256_set1_epi32(127));
         }
     }
-    // packs work per 128-bit lane: (0 1 | 2 3) -> bytes in order 0 2 1 3, fixed by the permute
+    // packs work per 128-bit lane: the four-byte groups come out as q0 q1 q2 q3
+    // (low halves), then q0 q1 q2 q3 (high halves); the permute puts them in order
     const __m256i w =
         _mm256_packs_epi16(_mm256_packs_epi32(q[0], q[1]), _mm256_packs_epi32(q[2], q[3]));
     return _mm256_permutevar8x32_epi32(w, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
@@ -74,7 +81,8 @@ template <class B> void quantize_q8_legacy(const float* x, std::size_t nb, B* y)
     for (std::size_t i = 0; i < nb; ++i, x += 32) {
         const float amax = max_abs(x, 32);
         const float d = amax / 127.f;
-        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        id = id == INFINITY ? 0.0f : id;
         y[i].d = _cvtss_sh(d, _MM_FROUND_TO_NEAREST_INT);
         const __m256i q = round_to_bytes<false>(x, _mm256_set1_ps(id));
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(y[i].qs), q);
@@ -88,16 +96,16 @@ template <class B> void quantize_q8_legacy(const float* x, std::size_t nb, B* y)
 void quantize_q8_k(const float* x, std::size_t nb, block_q8_k* y) {
     for (std::size_t i = 0; i < nb; ++i, x += 256) {
         const float amax = max_abs(x, 256);
-        if (amax == 0) {
+        // the first element of largest magnitude, with its sign
+        int at = 0;
+        while (amax != 0 && std::fabs(x[at]) != amax) {
+            ++at;
+        }
+        const float iscale = amax != 0 ? -127.f / x[at] : 0.0f;
+        if (amax == 0 || !std::isfinite(iscale)) {
             std::memset(&y[i], 0, sizeof(block_q8_k));
             continue;
         }
-        // the first element of largest magnitude, with its sign
-        int at = 0;
-        while (std::fabs(x[at]) != amax) {
-            ++at;
-        }
-        const float iscale = -127.f / x[at];
         const __m256 s = _mm256_set1_ps(iscale);
         for (int j = 0; j < 256; j += 32) {
             const __m256i q = round_to_bytes<true>(x + j, s);

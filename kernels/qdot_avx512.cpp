@@ -14,7 +14,8 @@
 // activations stay signed; c * (sum of the four activations) is taken off
 // again by starting each sum at -c * sum, computed once per activation row
 // by qtile_prepare with the row's scales as floats. The sums are exact in
-// int32, so they equal the AVX2 kernel's sign trick.
+// int32, so they equal the row kernels' sign trick for every activation the
+// quantizers write (never -128: the sign trick cannot negate it).
 #include <immintrin.h>
 
 #include <cstdint>
@@ -40,28 +41,24 @@ namespace {
 constexpr bool use_vnni = true;
 #include "kernels/detail/qdot_rows_x86.hpp"
 
-template <bool Four> using weight_block = std::conditional_t<Four, block_q4_0, block_q8_0>;
-
-// The 32 weights of a block as unsigned bytes q + c: Q8_0 q + 128, Q4_0 the
-// low nibbles then the high nibbles (q + 8).
+// The 32 weights of a block as unsigned bytes q + c: Q8_0 q + 128, Q4_0 its
+// nibbles (q + 8) in the row kernel's order.
+constexpr int weight_offset(bool four) {
+    return four ? 8 : 128;
+}
 template <bool Four> inline __m256i unsigned_weights(const weight_block<Four>& b) {
     if constexpr (Four) {
-        const __m128i p = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
-        const __m256i both = _mm256_set_m128i(_mm_srli_epi16(p, 4), p);
-        return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
+        return nibbles(b.qs);
     } else {
-        return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs)),
-                                _mm256_set1_epi8(char(0x80)));
+        return _mm256_xor_si256(load(b.qs), _mm256_set1_epi8(char(0x80)));
     }
 }
 
-// A row's preparation: per block, eight int32 -c * (sum of four activations),
-// then per block the scale as a float.
-inline const std::int32_t* corrections(const unsigned char* prep) {
-    return reinterpret_cast<const std::int32_t*>(prep);
-}
-inline const float* scales(const unsigned char* prep, std::size_t blocks) {
-    return reinterpret_cast<const float*>(prep + blocks * 8 * sizeof(std::int32_t));
+// A row's preparation (qtile_prep_bytes): per block, eight int32
+// -c * (sum of four activations); then, from this byte offset, per block the
+// scale as a float.
+constexpr std::size_t scales_at(std::size_t blocks) {
+    return blocks * 8 * sizeof(std::int32_t);
 }
 
 template <int RW, int RA, bool Four>
@@ -88,8 +85,9 @@ void tile(const void* wv, std::size_t w_stride, const void* av, std::size_t a_st
             const auto& a = reinterpret_cast<const block_q8_0*>(a0 + r * a_stride)[i];
             const unsigned char* prep = p0 + r * p_stride;
             const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.qs));
-            const __m256 da = _mm256_broadcast_ss(scales(prep, blocks) + i);
-            const auto* start = reinterpret_cast<const __m256i*>(corrections(prep) + 8 * i);
+            const __m256 da =
+                _mm256_broadcast_ss(reinterpret_cast<const float*>(prep + scales_at(blocks)) + i);
+            const auto* start = reinterpret_cast<const __m256i*>(prep) + i;
             for (int j = 0; j < RW; ++j) {
                 const __m256i p = _mm256_dpbusd_epi32(_mm256_loadu_si256(start), uw[j], qa);
                 acc[r * RW + j] = _mm256_fmadd_ps(_mm256_mul_ps(dw[j], da), _mm256_cvtepi32_ps(p),
@@ -156,16 +154,15 @@ void qtile_prepare_avx512(dtype w, const void* av, std::size_t a_stride, std::si
                           std::size_t n, void* pv, std::size_t p_stride) {
     const std::size_t blocks = n / 32;
     // c: what unsigned_weights adds to each weight.
-    const __m256i c = _mm256_set1_epi8(char(w == dtype::q4_0 ? 8 : 0x80));
+    const __m256i c = _mm256_set1_epi8(char(weight_offset(w == dtype::q4_0)));
     for (std::size_t r = 0; r < rows; ++r) {
         const auto* a = reinterpret_cast<const block_q8_0*>(static_cast<const unsigned char*>(av) +
                                                             r * a_stride);
-        auto* prep = static_cast<unsigned char*>(pv) + r * p_stride;
+        unsigned char* prep = static_cast<unsigned char*>(pv) + r * p_stride;
         auto* corr = reinterpret_cast<__m256i*>(prep);
-        auto* scale = reinterpret_cast<float*>(prep + blocks * 8 * sizeof(std::int32_t));
+        auto* scale = reinterpret_cast<float*>(prep + scales_at(blocks));
         for (std::size_t i = 0; i < blocks; ++i) {
-            const __m256i qa = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a[i].qs));
-            const __m256i sum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), c, qa);
+            const __m256i sum = _mm256_dpbusd_epi32(_mm256_setzero_si256(), c, load(a[i].qs));
             _mm256_storeu_si256(corr + i, _mm256_sub_epi32(_mm256_setzero_si256(), sum));
             scale[i] = h2f(a[i].d);
         }

@@ -5,6 +5,7 @@
 //   legacy: sum_b d_w d_a sum_i q_w q_a  (+ m_w s_a for the _1 types)
 //   K:      sum_b d_a (d_w sum_s sc_s sum_i q_w q_a - dmin_w sum_s m_s bsum_s)
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -38,6 +39,16 @@ act act_of(dtype w) {
     }
 }
 
+// The activation quantizers are defined for every input, so that each ISA
+// level can write the same bytes: NaN elements are skipped by the max and
+// quantize to 0; a block whose scale 127 / max|x| overflows (max|x| below
+// ~3.7e-37, a block whose d is 0 anyway) quantizes to all zeros. No q is
+// ever -128.
+inline std::int8_t round_q(float v) {
+    const float r = std::nearbyint(v);
+    return r == r ? std::int8_t(r) : std::int8_t(0);
+}
+
 // max|x| / 127 per 32; q = round-half-even(x * 127 / max|x|) (llama.cpp's x86 path)
 template <class B> void quantize_q8_legacy(const float* x, std::size_t nb, B* y) {
     for (std::size_t i = 0; i < nb; ++i, x += 32) {
@@ -46,11 +57,12 @@ template <class B> void quantize_q8_legacy(const float* x, std::size_t nb, B* y)
             amax = std::max(amax, std::fabs(x[j]));
         }
         const float d = amax / 127.f;
-        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        id = id == INFINITY ? 0.0f : id;
         y[i].d = f32_to_f16(d);
         int sum = 0;
         for (int j = 0; j < 32; ++j) {
-            y[i].qs[j] = std::int8_t(std::nearbyint(x[j] * id));
+            y[i].qs[j] = round_q(x[j] * id);
             sum += y[i].qs[j];
         }
         if constexpr (sizeof(B) == sizeof(block_q8_1)) {
@@ -68,13 +80,13 @@ void quantize_q8_k(const float* x, std::size_t nb, block_q8_k* y) {
                 max = x[j];
             }
         }
-        if (amax == 0) {
+        const float iscale = amax != 0 ? -127.f / max : 0.0f;
+        if (amax == 0 || !std::isfinite(iscale)) {
             std::memset(&y[i], 0, sizeof(block_q8_k));
             continue;
         }
-        const float iscale = -127.f / max;
         for (int j = 0; j < 256; ++j) {
-            y[i].qs[j] = std::int8_t(std::min(127, int(std::nearbyint(iscale * x[j]))));
+            y[i].qs[j] = std::int8_t(std::min(127, int(round_q(iscale * x[j]))));
         }
         for (int j = 0; j < 16; ++j) {
             int sum = 0;
@@ -286,7 +298,7 @@ void quantize_activations(dtype w, const float* x, std::size_t n, void* out) {
 }
 
 void quantize_activations(dtype w, const float* x, std::size_t n, void* out, isa level) {
-    if (level != isa::scalar) {
+    if (level != isa::scalar && isa_supported(level)) {
         return detail::quantize_activations_avx2(w, x, n, out);
     }
     switch (act_of(w)) {
@@ -355,6 +367,7 @@ std::size_t qtile_prep_bytes(dtype, std::size_t n) {
 
 void qtile_prepare(dtype w, const void* a, std::size_t a_stride, std::size_t rows, std::size_t n,
                    void* prep, std::size_t prep_stride) {
+    assert(detail::qtile_avx512(w) != nullptr);
     detail::qtile_prepare_avx512(w, a, a_stride, rows, n, prep, prep_stride);
 }
 

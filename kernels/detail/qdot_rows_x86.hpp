@@ -52,12 +52,14 @@ inline __m256i nibbles(const std::uint8_t* p) {
     return _mm256_and_si256(both, _mm256_set1_epi8(0x0F));
 }
 
+template <bool Four> using weight_block = std::conditional_t<Four, block_q4_0, block_q8_0>;
+
 // R activation rows (a_stride bytes apart) against one weight row: the
 // weight block is unpacked once for all R. Each row's arithmetic is the
 // same whatever R, so a row computed in a batch equals the row alone.
 template <int R, bool Four>
 void dot_legacy_r(const void* wv, const void* av, std::size_t a_stride, std::size_t n, float* out) {
-    using WB = std::conditional_t<Four, block_q4_0, block_q8_0>;
+    using WB = weight_block<Four>;
     const auto* w = static_cast<const WB*>(wv);
     const auto* a0 = static_cast<const unsigned char*>(av);
     __m256 acc[R];

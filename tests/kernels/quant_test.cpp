@@ -238,9 +238,10 @@ TEST(quant, matmul_every_level_on_odd_shapes) {
 
 // A tile of weight rows against activation rows gives every pair the same
 // float, bit for bit, as the row kernel of the same level: that is what lets
-// matmul mix tiles and rows and stay batch invariant. The weights are raw
-// random bytes, so Q8_0 covers -128 and Q4_0 every nibble; the activations
-// come from the quantizer (never -128).
+// matmul mix tiles and rows and stay batch invariant. Weights and activations
+// are raw random bytes (Q8_0 weights cover -128, Q4_0 every nibble;
+// activations -127..127, all the quantizers write), every row padded so that
+// the weight, activation and prep strides all differ from the row sizes.
 TEST(quant, tiles_equal_the_row_kernel_bit_for_bit) {
     bool any = false;
     for (auto t : {rk::dtype::q8_0, rk::dtype::q4_0}) {
@@ -250,24 +251,31 @@ TEST(quant, tiles_equal_the_row_kernel_bit_for_bit) {
                 continue;
             }
             any = true;
-            for (std::size_t n : {32u, 256u, 768u, 2816u}) {
+            for (std::size_t n : {32u, 96u, 256u, 768u, 2816u}) {
                 std::mt19937 g{unsigned(n)};
-                const std::size_t wb = rk::row_bytes(t, n), ab = rk::activation_row_bytes(t, n);
-                const std::size_t pb = rk::qtile_prep_bytes(t, n);
-                std::vector<unsigned char> w(rk::qtile_w * wb);
-                for (auto& b : w) {
-                    b = static_cast<unsigned char>(g());
-                }
-                for (std::size_t r = 0; r < rk::qtile_w; ++r) { // finite scales: F16 0.001..0.06
+                const std::size_t wb = rk::row_bytes(t, n) + 16;
+                const std::size_t ab = rk::activation_row_bytes(t, n) + 48;
+                const std::size_t pb = rk::qtile_prep_bytes(t, n) + 64;
+                // a finite scale, F16 0.001..0.06, then raw weights or activations
+                const auto fill = [&](unsigned char* block, std::size_t bytes, bool activation) {
+                    const std::uint16_t d = std::uint16_t(0x1400 + g() % 0x1000);
+                    std::memcpy(block, &d, 2);
+                    for (std::size_t i = 2; i < bytes; ++i) {
+                        block[i] = activation ? static_cast<unsigned char>(int(g() % 255) - 127)
+                                              : static_cast<unsigned char>(g());
+                    }
+                };
+                std::vector<unsigned char> w(rk::qtile_w * wb), a(rk::qtile_a * ab);
+                for (std::size_t r = 0; r < rk::qtile_w; ++r) {
                     for (std::size_t i = 0; i < n / 32; ++i) {
-                        const std::uint16_t d = std::uint16_t(0x1400 + g() % 0x1000);
-                        std::memcpy(w.data() + r * wb + i * rk::block_bytes(t), &d, 2);
+                        fill(w.data() + r * wb + i * rk::block_bytes(t), rk::block_bytes(t), false);
                     }
                 }
-                std::vector<char> a(rk::qtile_a * ab);
                 for (std::size_t r = 0; r < rk::qtile_a; ++r) {
-                    const auto x = random_values(n, unsigned(n + r), 3.0f);
-                    rk::quantize_activations(t, x.data(), n, a.data() + r * ab);
+                    for (std::size_t i = 0; i < n / 32; ++i) {
+                        fill(a.data() + r * ab + i * sizeof(rk::block_q8_0), sizeof(rk::block_q8_0),
+                             true);
+                    }
                 }
                 std::vector<unsigned char> prep(rk::qtile_a * pb);
                 rk::qtile_prepare(t, a.data(), ab, rk::qtile_a, n, prep.data(), pb);
@@ -297,14 +305,16 @@ TEST(quant, tiles_equal_the_row_kernel_bit_for_bit) {
 // The activation quantizer writes the same bytes at every level as at the
 // scalar level (its definition): random rows, rows whose scaled values fall
 // exactly on halves (amax 127, so the scale is 1 and ties must go to even),
-// zeros, a lone large value of either sign, and equal magnitudes of both
-// signs (Q8_K takes the first).
+// zeros, a lone large value of either sign, equal magnitudes of both signs
+// (Q8_K takes the first), NaN and infinite elements (the max skips NaN, NaN
+// quantizes to 0), and blocks too small for the scale 127 / max (all zeros).
+// No level writes -128, which the row kernels' sign trick cannot negate.
 TEST(quant, activations_are_the_same_bytes_at_every_level) {
     std::vector<std::vector<float>> rows;
     for (unsigned seed = 0; seed < 4; ++seed) {
-        rows.push_back(random_values(512, seed + 100, seed + 0.5f));
+        rows.push_back(random_values(768, seed + 100, seed + 0.5f));
     }
-    std::vector<float> halves(512), zeros(512, 0.0f), lone(512, 0.001f), both(512, 0.5f);
+    std::vector<float> halves(768), zeros(768, 0.0f), lone(768, 0.001f), both(768, 0.5f);
     for (std::size_t i = 0; i < halves.size(); ++i) {
         halves[i] = i % 32 == 0 ? 127.0f : float(int(i % 61) - 30) + 0.5f;
     }
@@ -314,12 +324,31 @@ TEST(quant, activations_are_the_same_bytes_at_every_level) {
     both[6] = -4.0f;
     both[260] = -4.0f;
     both[261] = 4.0f;
+    auto odd = random_values(768, 7, 2.0f); // NaN, inf and tiny blocks among normal ones
+    odd[3] = NAN;
+    odd[40] = -NAN;
+    odd[41] = INFINITY;
+    odd[300] = -INFINITY;
+    for (std::size_t i = 512; i < 768; ++i) {
+        odd[i] = i < 544 ? 1e-37f * float(int(i % 7) - 3) : (i < 576 ? 1e-40f : odd[i]);
+    }
+    auto nan_only = random_values(768, 8);
+    for (std::size_t i = 256; i < 512; ++i) {
+        nan_only[i] = NAN;
+    }
+    rows.insert(rows.end(), {odd, nan_only});
     rows.insert(rows.end(), {halves, zeros, lone, both});
-    rk::test::isa_guard guard;
     for (auto t : {rk::dtype::q8_0, rk::dtype::q4_1, rk::dtype::q4_k}) {
         for (const auto& x : rows) {
             std::vector<char> want(rk::activation_row_bytes(t, x.size()));
             rk::quantize_activations(t, x.data(), x.size(), want.data(), rk::isa::scalar);
+            if (t == rk::dtype::q8_0) {
+                for (std::size_t b = 0; b < x.size() / 32; ++b) {
+                    for (std::size_t i = 0; i < 32; ++i) {
+                        ASSERT_NE(want[b * sizeof(rk::block_q8_0) + 2 + i], char(-128));
+                    }
+                }
+            }
             for (auto level : rk::test::supported_levels()) {
                 std::vector<char> got(want.size(), 0x55);
                 rk::quantize_activations(t, x.data(), x.size(), got.data(), level);
@@ -349,13 +378,33 @@ TEST(quant, vnni_rows_equal_the_avx2_rows_bit_for_bit) {
                 const auto x = random_values(n, unsigned(n + r) + 2, 3.0f);
                 rk::quantize_activations(t, x.data(), n, a.data() + r * ab);
             }
-            for (std::size_t rows = 1; rows <= rk::qdot_max_rows; ++rows) {
-                float want[rk::qdot_max_rows], got[rk::qdot_max_rows];
-                rk::qdot_kernel(t, rk::isa::avx2)(wq.data(), a.data(), ab, rows, n, want);
-                rk::qdot_kernel(t, rk::isa::avx512)(wq.data(), a.data(), ab, rows, n, got);
-                for (std::size_t r = 0; r < rows; ++r) {
-                    ASSERT_EQ(got[r], want[r])
-                        << rk::dtype_name(t) << " n=" << n << " rows=" << rows;
+            // Q8_0 / Q4_0 again on raw bytes: every weight byte, activations -127..127.
+            std::vector<char> wr = wq;
+            std::vector<char> ar = a;
+            if (t == rk::dtype::q8_0 || t == rk::dtype::q4_0) {
+                std::mt19937 g{unsigned(n)};
+                for (std::size_t i = 0; i < wr.size(); i += rk::block_bytes(t)) {
+                    for (std::size_t j = 2; j < rk::block_bytes(t); ++j) {
+                        wr[i + j] = static_cast<char>(g());
+                    }
+                }
+                for (std::size_t i = 0; i < ar.size(); i += sizeof(rk::block_q8_0)) {
+                    for (std::size_t j = 2; j < sizeof(rk::block_q8_0); ++j) {
+                        ar[i + j] = static_cast<char>(int(g() % 255) - 127);
+                    }
+                }
+            }
+            const std::vector<char>* inputs[] = {&wq, &wr};
+            for (const auto* in : inputs) {
+                const auto* act = in == &wq ? &a : &ar;
+                for (std::size_t rows = 1; rows <= rk::qdot_max_rows; ++rows) {
+                    float want[rk::qdot_max_rows], got[rk::qdot_max_rows];
+                    rk::qdot_kernel(t, rk::isa::avx2)(in->data(), act->data(), ab, rows, n, want);
+                    rk::qdot_kernel(t, rk::isa::avx512)(in->data(), act->data(), ab, rows, n, got);
+                    for (std::size_t r = 0; r < rows; ++r) {
+                        ASSERT_EQ(got[r], want[r])
+                            << rk::dtype_name(t) << " n=" << n << " rows=" << rows;
+                    }
                 }
             }
         }
