@@ -41,7 +41,7 @@ struct planner_config {
     std::size_t context_length = 0;
     std::size_t max_batch_tokens = 2048;
     std::size_t max_running = 64;
-    std::size_t max_prefill_chunk = 512;
+    std::size_t max_prefill_chunk = 128;
     admission_policy policy = admission_policy::lpm;
     std::size_t lpm_queue_limit = default_lpm_queue_limit;
     bool cache_enabled = true;

@@ -36,7 +36,8 @@ struct engine_config {
     bool cache_enabled = true;               ///< the radix prefix cache
     std::size_t max_batch_tokens = 2048;     ///< tokens computed per step
     std::size_t max_running = 64;            ///< requests decoding or prefilling at once
-    std::size_t max_prefill_chunk = 512;     ///< prompt tokens per request per step
+    std::size_t max_prefill_chunk = 128;     ///< prompt tokens per request per step (a long
+                                             ///< prompt's chunk stalls every decode of its step)
     std::size_t max_queued_requests = 1024;  ///< beyond this, submit() says overloaded
     std::size_t max_prompt_tokens = 0;       ///< longest prompt accepted; 0: the context
     std::string policy = "lpm";              ///< "lpm" (longest cached prefix first) or "fcfs"
