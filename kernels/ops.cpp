@@ -2,6 +2,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -90,7 +91,61 @@ __attribute__((target("avx2,fma"))) void silu_mul_avx2(float* gate, const float*
     }
 }
 
+// Four weights of exp_weights: e^(x * scale - shift), 0 below -700.
+__attribute__((target("avx2,fma"))) inline __m256d weights4(__m128 x, __m128 scale, __m128 shift) {
+    const __m256d floor = _mm256_set1_pd(-700.0);
+    __m128 product = _mm_mul_ps(x, scale);
+    __asm__("" : "+x"(product)); // rounded, as the scalar loop rounds it: no fused multiply-sub
+    const __m256d e = _mm256_cvtps_pd(_mm_sub_ps(product, shift));
+    const __m256d keep = _mm256_cmp_pd(e, floor, _CMP_GE_OQ);
+    return _mm256_and_pd(detail::exp4_pd(_mm256_max_pd(e, floor)), keep);
+}
+
+__attribute__((target("avx2,fma"))) double exp_weights_avx2(const float* x, std::size_t n,
+                                                            float scale, float shift, double* out) {
+    const __m128 sc = _mm_set1_ps(scale), sh = _mm_set1_ps(shift);
+    __m256d sum = _mm256_setzero_pd();
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const __m256d w = weights4(_mm_loadu_ps(x + i), sc, sh);
+        if (out != nullptr) {
+            _mm256_storeu_pd(out + i, w);
+        }
+        sum = _mm256_add_pd(sum, w);
+    }
+    if (i < n) { // the rest padded with -inf, whose weights are 0 (adding 0 keeps the sums)
+        alignas(16) float in[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+        std::copy(x + i, x + n, in);
+        const __m256d w = weights4(_mm_load_ps(in), sc, sh);
+        alignas(32) double o[4];
+        _mm256_store_pd(o, w);
+        if (out != nullptr) {
+            std::copy(o, o + (n - i), out + i);
+        }
+        sum = _mm256_add_pd(sum, w);
+    }
+    alignas(32) double s[4];
+    _mm256_store_pd(s, sum);
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 } // namespace
+
+double exp_weights(const float* x, std::size_t n, float scale, float shift, double* out) {
+    if (active_isa() != isa::scalar) {
+        return exp_weights_avx2(x, n, scale, shift, out);
+    }
+    double s[4] = {};
+    for (std::size_t i = 0; i < n; ++i) {
+        const double e = double(x[i] * scale - shift);
+        const double w = e >= -700.0 ? std::exp(e) : 0.0;
+        if (out != nullptr) {
+            out[i] = w;
+        }
+        s[i % 4] += w;
+    }
+    return (s[0] + s[1]) + (s[2] + s[3]);
+}
 
 void silu_mul(float* gate, const float* up, std::size_t n) {
     if (active_isa() != isa::scalar) {

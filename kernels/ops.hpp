@@ -41,6 +41,14 @@ void softcap(float* x, std::size_t n, float cap);
 /// x (n) = exp(x - max) / sum exp(x - max), in place
 void softmax(float* x, std::size_t n);
 
+/// The sampler's weights: out[i] = e^d in double, d = x[i] * scale - shift
+/// computed in float, and 0 where d < -700 (masked logits are -inf; the
+/// weight there is below 1e-304 anyway). Returns the sum of the weights,
+/// four partial sums in index order, then (s0 + s1) + (s2 + s3): the same
+/// at every ISA level up to e^x's last bits (the AVX2 level evaluates it as
+/// silu_mul does, relative error < 1e-14). out may be null: the sum only.
+double exp_weights(const float* x, std::size_t n, float scale, float shift, double* out);
+
 /// index of the largest value (the first on ties)
 std::size_t argmax(const float* x, std::size_t n);
 

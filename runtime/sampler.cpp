@@ -4,6 +4,8 @@
 #include <cmath>
 #include <exception>
 
+#include "kernels/ops.hpp"
+
 namespace radixrt::runtime {
 
 rng::rng(std::uint64_t seed) {
@@ -38,10 +40,7 @@ float log_sum_exp(std::span<const float> logits) {
     if (mx == -INFINITY) {
         return mx;
     }
-    double s = 0.0;
-    for (float l : logits) {
-        s += std::exp(double(l - mx));
-    }
+    const double s = kernels::exp_weights(logits.data(), logits.size(), 1.0f, mx, nullptr);
     return mx + float(std::log(s));
 }
 
@@ -141,14 +140,11 @@ token_id sampler::pick(std::span<const float> logits) {
     }
     const float mx = top * inv_t;
     const bool by_k = params_.top_k > 0 && params_.top_k < finite;
-    const bool by_p = params_.top_p < 1.0f, by_min_p = params_.min_p > 0.0f;
+    const bool by_p = params_.top_p<1.0f, by_min_p = params_.min_p> 0.0f;
     if (!by_k && !by_p && !by_min_p) {
         probs_.resize(logits.size());
-        double sum = 0.0;
-        for (std::size_t i = 0; i < logits.size(); ++i) {
-            probs_[i] = logits[i] == -INFINITY ? 0.0 : std::exp(double(logits[i] * inv_t - mx));
-            sum += probs_[i];
-        }
+        const double sum =
+            kernels::exp_weights(logits.data(), logits.size(), inv_t, mx, probs_.data());
         double r = rng_.uniform() * sum;
         std::size_t last = 0;
         for (std::size_t i = 0; i < logits.size(); ++i) {
@@ -178,10 +174,15 @@ token_id sampler::pick(std::span<const float> logits) {
         n = params_.top_k;
         candidates_.resize(n);
     }
-    // The normaliser of top-p: every kept candidate's weight.
+    // The normaliser of top-p: every kept candidate's weight (without top-k:
+    // every finite logit's, computed from the logits in one vector pass).
     double sum = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-        sum += std::exp(double(candidates_[i].first - mx));
+    if (by_k) {
+        for (std::size_t i = 0; i < n; ++i) {
+            sum += std::exp(double(candidates_[i].first - mx));
+        }
+    } else {
+        sum = kernels::exp_weights(logits.data(), logits.size(), inv_t, mx, nullptr);
     }
     // Walk the candidates best first, sorting ahead of the walk as needed,
     // until the top-p mass is reached or a weight falls under min_p * p_max.

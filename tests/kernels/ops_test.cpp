@@ -131,7 +131,8 @@ TEST(ops, silu_mul_at_every_level_equals_the_scalar_loop) {
                 << "g=" << g[i] << " got " << got[i] << " want " << want[i] << " "
                 << rk::isa_name(level);
         }
-        EXPECT_GE(double(same), 0.999 * double(n)) << same << " of " << n << " " << rk::isa_name(level);
+        EXPECT_GE(double(same), 0.999 * double(n))
+            << same << " of " << n << " " << rk::isa_name(level);
     }
 }
 
@@ -178,5 +179,45 @@ TEST(ops, gelu_mul_and_softcap_follow_the_formulas) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         EXPECT_NEAR(capped[i], 30.0 * std::tanh(s[i] / 30.0), 1e-5);
         EXPECT_LE(std::abs(capped[i]), 30.0f);
+    }
+}
+
+// The sampler's weights: e^(x * scale - shift) in double against libm's exp
+// of the same float exponent, exactly 0 for masked (-inf) and very unlikely
+// logits, and the returned sum is the four-lane sum of the weights it wrote
+// (lane i % 4 in index order, then (s0 + s1) + (s2 + s3)), at every level,
+// on sizes around the vector width.
+TEST(ops, exp_weights_match_exp_and_their_sum) {
+    rk::test::isa_guard guard;
+    std::mt19937 g{11};
+    std::normal_distribution<float> d(0.0f, 8.0f);
+    for (std::size_t n : {0u, 1u, 3u, 4u, 5u, 31u, 32003u}) {
+        std::vector<float> x(n);
+        for (auto& v : x) {
+            v = d(g);
+        }
+        if (n > 3) {
+            x[1] = -INFINITY;
+            x[2] = -5000.0f; // e^-5000 is 0 in double too
+        }
+        const float scale = 1.0f / 0.7f, shift = n > 0 ? x[0] * scale : 0.0f;
+        for (auto level : rk::test::supported_levels()) {
+            rk::set_isa(level);
+            std::vector<double> w(n, -1.0);
+            const double sum = rk::exp_weights(x.data(), n, scale, shift, w.data());
+            double lanes[4] = {};
+            for (std::size_t i = 0; i < n; ++i) {
+                const double e = double(x[i] * scale - shift);
+                const double want = e < -700.0 ? 0.0 : std::exp(e);
+                if (want == 0.0) {
+                    ASSERT_EQ(w[i], 0.0) << i;
+                } else {
+                    ASSERT_NEAR(w[i], want, 1e-13 * want) << i << " isa " << rk::isa_name(level);
+                }
+                lanes[i % 4] += w[i];
+            }
+            EXPECT_EQ(sum, (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) << n;
+            EXPECT_EQ(rk::exp_weights(x.data(), n, scale, shift, nullptr), sum) << n;
+        }
     }
 }
