@@ -122,20 +122,7 @@ void quantize_q8_k(const float* x, std::size_t nb, block_q8_k* y) {
 namespace detail {
 
 qdot_fn qdot_avx2(dtype w) {
-    switch (w) {
-    case dtype::q8_0:
-        return by_rows<q8_0_rows>;
-    case dtype::q4_0:
-        return by_rows<q4_0_rows>;
-    case dtype::q4_k:
-        return by_rows<q4_k_rows>;
-    case dtype::q5_k:
-        return by_rows<q5_k_rows>;
-    case dtype::q6_k:
-        return by_rows<q6_k_rows>;
-    default:
-        return nullptr;
-    }
+    return row_kernel(w);
 }
 
 void quantize_activations_avx2(dtype w, const float* x, std::size_t n, void* out) {

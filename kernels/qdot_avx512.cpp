@@ -117,23 +117,7 @@ bool cpu_has_vnni() {
 namespace detail {
 
 qdot_fn qdot_avx512(dtype w) {
-    if (!cpu_has_vnni()) {
-        return nullptr;
-    }
-    switch (w) {
-    case dtype::q8_0:
-        return by_rows<q8_0_rows>;
-    case dtype::q4_0:
-        return by_rows<q4_0_rows>;
-    case dtype::q4_k:
-        return by_rows<q4_k_rows>;
-    case dtype::q5_k:
-        return by_rows<q5_k_rows>;
-    case dtype::q6_k:
-        return by_rows<q6_k_rows>;
-    default:
-        return nullptr;
-    }
+    return cpu_has_vnni() ? row_kernel(w) : nullptr;
 }
 
 qtile_fn qtile_avx512(dtype w) {

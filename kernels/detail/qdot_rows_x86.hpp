@@ -307,3 +307,21 @@ template <int R> struct q6_k_rows {
         dot_q6_k_r<R>(w, a, st, n, out);
     }
 };
+
+// The row kernel of weight type w, or nullptr where there is none.
+inline qdot_fn row_kernel(dtype w) {
+    switch (w) {
+    case dtype::q8_0:
+        return by_rows<q8_0_rows>;
+    case dtype::q4_0:
+        return by_rows<q4_0_rows>;
+    case dtype::q4_k:
+        return by_rows<q4_k_rows>;
+    case dtype::q5_k:
+        return by_rows<q5_k_rows>;
+    case dtype::q6_k:
+        return by_rows<q6_k_rows>;
+    default:
+        return nullptr;
+    }
+}
