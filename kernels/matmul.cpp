@@ -56,10 +56,11 @@ std::size_t align_up(std::size_t bytes) {
 // of a weight row with an input row. Tiles of 16 weight rows stay in L1
 // while the input rows stream past them; where the level has a tile kernel
 // (Q8_0 and Q4_0 with AVX-512 VNNI), 4 x 4 blocks of weight and input rows
-// go through it, with the same result per output as the row kernel. An output depends only on its
-// weight row and its input row, so results are batch invariant. Several
-// weights sharing the input run in one parallel loop (fewer wake-ups of the
-// worker threads, which dominate a decode step of a small model).
+// go through it, with the same result per output as the row kernel. An
+// output depends only on its weight row and its input row, so results are
+// batch invariant. Several weights sharing the input run in one parallel
+// loop (fewer wake-ups of the worker threads, which dominate a decode step
+// of a small model).
 void matmul_quantized_many(const float* x, std::size_t n, std::span<const matmul_job> jobs,
                            isa level) {
     const std::size_t k = jobs[0].w->cols;
