@@ -40,6 +40,7 @@ void batch_planner::submit(submission s) {
     require_between_steps("submit");
     auto e = std::make_unique<entry>(std::move(s), tok_);
     e->arrival = arrivals_++;
+    ++counters_.submitted;
     matcher_.track(e->id, e->params.cache_namespace, e->tokens);
     by_id_[e->id] = e.get();
     waiting_.push_back(std::move(e));

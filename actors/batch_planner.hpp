@@ -67,6 +67,7 @@ using planner_event = std::variant<token_out, finish_out, prompt_out>;
 struct planner_counters {
     std::uint64_t prompt_tokens = 0, cached_prompt_tokens = 0, computed_prompt_tokens = 0;
     std::uint64_t generated_tokens = 0, steps = 0, preemptions = 0;
+    std::uint64_t submitted = 0; // requests taken in; each ends once as one of the next three
     std::uint64_t finished = 0, cancelled = 0, failed = 0;
     std::uint64_t left_queue = 0; // requests that left the waiting queue for good or first time
 };

@@ -289,6 +289,7 @@ void scheduler_actor::publish() {
         s.kv_blocks_free = pool.free;
         s.kv_blocks_cached = planner_.matcher().cached_blocks();
         s.kv_blocks_evictable = planner_.matcher().evictable_blocks();
+        s.requests_accepted = c.submitted;
         s.requests_finished = c.finished;
         s.requests_cancelled = c.cancelled;
         s.requests_failed = c.failed;

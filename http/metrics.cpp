@@ -101,6 +101,9 @@ std::string metrics::render(const engine_stats& s, bool ready) const {
            double(s.waiting));
     scalar(o, "radixrt_requests_rejected_total", "counter", "Submissions refused as overloaded.",
            double(s.requests_rejected));
+    scalar(o, "radixrt_requests_accepted_total", "counter",
+           "Requests the scheduler took in (each ends once: finished, cancelled or failed).",
+           double(s.requests_accepted));
     scalar(o, "radixrt_preemptions_total", "counter", "Requests preempted for KV space.",
            double(s.preemptions));
     scalar(o, "radixrt_steps_total", "counter", "Forward steps run.", double(s.steps));
@@ -111,8 +114,8 @@ std::string metrics::render(const engine_stats& s, bool ready) const {
     scalar(o, "radixrt_step_compute_seconds_total", "counter",
            "Of which executor compute (forward, scoring, sampling; slowest executor per step).",
            s.compute_seconds);
-    scalar(o, "radixrt_step_forward_seconds_total", "counter",
-           "Of which the model's forward pass.", s.forward_seconds);
+    scalar(o, "radixrt_step_forward_seconds_total", "counter", "Of which the model's forward pass.",
+           s.forward_seconds);
     histogram(o, "radixrt_batch_tokens", "Tokens computed per step.", s.batch_tokens);
     return o.str();
 }

@@ -32,6 +32,9 @@ struct engine_stats {
                 kv_blocks_evictable = 0;
     std::size_t kv_capacity_tokens = 0; ///< tokens the whole KV pool holds
     std::size_t kv_bytes = 0;           ///< its size
+    /// Requests the scheduler took in; each ends exactly once, as finished,
+    /// cancelled or failed (the rejected never reached it).
+    std::uint64_t requests_accepted = 0;
     std::uint64_t requests_finished = 0, requests_cancelled = 0, requests_failed = 0,
                   requests_rejected = 0;
     std::uint64_t prompt_tokens = 0, cached_prompt_tokens = 0, computed_prompt_tokens = 0,

@@ -210,6 +210,7 @@ TEST_P(equivalence, concurrent_requests_match_the_bare_model) {
     }
     expect_baseline(got.stats);
     EXPECT_EQ(got.stats.requests_finished, prompts.size());
+    EXPECT_EQ(got.stats.requests_accepted, prompts.size());
     if (std::string(c.name) == "tiny_pool") {
         EXPECT_GT(got.stats.preemptions, 0u); // the pool really ran out
     }
@@ -323,6 +324,7 @@ TEST(engine, random_cancellations_lose_nothing) {
     const auto st = eng.stats(); // published before the last finish event
     expect_baseline(st);
     EXPECT_EQ(st.requests_finished + st.requests_cancelled, prompts.size());
+    EXPECT_EQ(st.requests_accepted, prompts.size());
 }
 
 TEST(engine, vanished_client_cancels_its_request) {

@@ -65,9 +65,13 @@ TEST(reliability, websocket_disconnect_storm_frees_everything) {
         socks.clear(); // TCP closed without a WebSocket close
         ASSERT_TRUE(s.back_to_baseline()) << "round " << round;
     }
+    // Every request the engine took in ended once. Not every request sent is
+    // taken in: a client that closes with replies unread resets the
+    // connection, and the reset discards what the server had not yet read.
     const auto st = s.server().api()->current_engine()->stats();
-    EXPECT_EQ(st.requests_finished + st.requests_cancelled,
-              std::uint64_t(rounds * clients * per_client));
+    EXPECT_EQ(st.requests_finished + st.requests_cancelled, st.requests_accepted);
+    EXPECT_LE(st.requests_accepted, std::uint64_t(rounds * clients * per_client));
+    EXPECT_GE(st.requests_accepted, std::uint64_t(rounds * clients)); // each client had a reply
     EXPECT_EQ(st.requests_failed, 0u);
 }
 
