@@ -114,6 +114,10 @@ bool cpu_has_vnni() {
 
 } // namespace
 
+std::size_t qtile_prep_bytes(dtype, std::size_t n) {
+    return scales_at(n / 32) + n / 32 * sizeof(float);
+}
+
 namespace detail {
 
 qdot_fn qdot_avx512(dtype w) {

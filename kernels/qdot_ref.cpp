@@ -361,10 +361,6 @@ qtile_fn qtile_kernel(dtype w, isa i) {
     return i == isa::avx512 ? detail::qtile_avx512(w) : nullptr;
 }
 
-std::size_t qtile_prep_bytes(dtype, std::size_t n) {
-    return n / 32 * (8 * sizeof(std::int32_t) + sizeof(float));
-}
-
 void qtile_prepare(dtype w, const void* a, std::size_t a_stride, std::size_t rows, std::size_t n,
                    void* prep, std::size_t prep_stride) {
     assert(detail::qtile_avx512(w) != nullptr);

@@ -140,7 +140,8 @@ token_id sampler::pick(std::span<const float> logits) {
     }
     const float mx = top * inv_t;
     const bool by_k = params_.top_k > 0 && params_.top_k < finite;
-    const bool by_p = params_.top_p<1.0f, by_min_p = params_.min_p> 0.0f;
+    const bool by_p = params_.top_p < 1.0f;
+    const bool by_min_p = params_.min_p > 0.0f;
     if (!by_k && !by_p && !by_min_p) {
         probs_.resize(logits.size());
         const double sum =
